@@ -1,0 +1,3 @@
+from casegate.cli import main
+
+main()

@@ -1,0 +1,72 @@
+"""Operators and access groups: created here for the CLI, the console and `init`."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casegate import audit
+from casegate.errors import Conflict, Invalid, NotFound
+from casegate.oauth.revocation import revoke_operator_tokens
+from casegate.storage.models import AccessGroup, Operator
+
+KINDS = ("person", "service")
+MAX_PASSWORD = 1024
+
+
+def create_group(session: Session, name: str, privileges: list[str], scopes: list[str],
+                 actor: str = "") -> AccessGroup:
+    if not name.strip():
+        raise Invalid("name", "an access group needs a name")
+    if session.get(AccessGroup, name) is not None:
+        raise Conflict(f"access group {name!r} already exists")
+    group = AccessGroup(name=name, privileges=privileges, scopes=scopes)
+    session.add(group)
+    audit.record(session, "accessgroup.created", actor=actor, subject=name)
+    return group
+
+
+def create_operator(session: Session, operator_id: str, kind: str, access_group: str,
+                    name: str = "", password: str | None = None, actor: str = "") -> Operator:
+    if not operator_id.strip() or len(operator_id) > 128:
+        raise Invalid("operator", "an operator ID is 1 to 128 characters")
+    if kind not in KINDS:
+        raise Invalid("kind", "an operator is a person or a service")
+    if session.get(Operator, operator_id) is not None:
+        raise Conflict(f"operator {operator_id!r} already exists")
+    if session.get(AccessGroup, access_group) is None:
+        raise NotFound("access group", access_group)
+    if kind == "person" and not password:
+        raise Invalid("password", "a person operator needs a password")
+    if kind == "service" and password:
+        raise Invalid("password", "a service operator cannot sign in, so it has no password")
+    if password is not None and len(password) > MAX_PASSWORD:
+        raise Invalid("password", f"at most {MAX_PASSWORD} characters")
+    operator = Operator(id=operator_id, name=name or operator_id, kind=kind,
+                        access_group=access_group,
+                        password_hash=PasswordHasher().hash(password) if password else None)
+    session.add(operator)
+    audit.record(session, "operator.created", actor=actor, subject=operator_id, kind=kind)
+    return operator
+
+
+def get_operator(session: Session, operator_id: str) -> Operator:
+    operator = session.get(Operator, operator_id)
+    if operator is None:
+        raise NotFound("operator", operator_id)
+    return operator
+
+
+def set_enabled(session: Session, operator_id: str, enabled: bool, actor: str = "") -> Operator:
+    operator = get_operator(session, operator_id)
+    operator.enabled = enabled
+    if not enabled:
+        revoke_operator_tokens(session, operator)
+    audit.record(session, "operator.enabled" if enabled else "operator.disabled",
+                 actor=actor, subject=operator_id)
+    return operator
+
+
+def list_operators(session: Session) -> list[Operator]:
+    return list(session.scalars(select(Operator).order_by(Operator.id)))

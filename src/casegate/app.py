@@ -1,0 +1,101 @@
+"""create_app(settings): the whole HTTP surface of one casegate process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+from casegate.audit import BatchedAudit
+from casegate.cases import routes_v1
+from casegate.cases.errors import ApiError, api_error_response, envelope
+from casegate.oauth import routes as oauth_routes
+from casegate.oauth.grants import GRANTS
+from casegate.oauth.introspection import IntrospectionEndpoint
+from casegate.oauth.keys import KeyRing
+from casegate.oauth.revocation import RevocationEndpoint
+from casegate.oauth.server import AuthorizationServer
+from casegate.settings import Settings
+from casegate.storage.db import make_engine, session_factory
+from casegate.web import health
+from casegate.web.middleware import Guard
+from casegate.web.runtime import Runtime
+
+API_PREFIX = "/prweb/api/"
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    engine = make_engine(settings.db_url)
+    factory = session_factory(engine)
+    keys = KeyRing(factory)
+    audit = BatchedAudit(factory)
+    server = AuthorizationServer(settings, factory, keys, audit)
+    for grant in GRANTS:
+        server.register_grant(grant)
+    server.register_endpoint(RevocationEndpoint)
+    server.register_endpoint(IntrospectionEndpoint)
+    return Runtime(settings, engine, factory, keys, audit, server)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    runtime = build_runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.keys.load()
+        runtime.audit.start()
+        yield
+        runtime.audit.stop()
+        runtime.engine.dispose()
+
+    app = FastAPI(title="casegate", version="0.1.0", lifespan=lifespan,
+                  description="OAuth 2.0 authorization server and the Pega-style case API.")
+    app.state.runtime = runtime
+    app.include_router(oauth_routes.router)
+    app.include_router(routes_v1.router)
+    app.include_router(health.router)
+    install_error_handlers(app)
+    app.add_middleware(Guard, max_body=settings.max_body_bytes, https=not settings.http)
+    return app
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Each surface answers errors in its own shape; this is the one place that decides."""
+
+    async def api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return api_error_response(exc)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return envelope(400, describe(exc))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if request.url.path.startswith(API_PREFIX):
+            return envelope(exc.status_code, str(exc.detail), dict(exc.headers or {}))
+        return JSONResponse({"error": "not_found" if exc.status_code == 404 else "invalid_request",
+                             "error_description": str(exc.detail)},
+                            status_code=exc.status_code, headers=exc.headers)
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
+
+
+def describe(exc: RequestValidationError) -> str:
+    """Name the failing field, never echo the value."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    kind = first.get("type", "")
+    if kind == "json_invalid":
+        return "the body is not valid JSON"
+    if kind == "extra_forbidden":
+        return f"unknown field {where}"
+    if kind == "missing":
+        return f"{where} is required"
+    return f"{where or 'body'}: {first.get('msg', 'invalid')}"

@@ -1,0 +1,36 @@
+"""The Pega-API error envelope: {"pxObjClass":"Pega-API","errors":[{"ID":…,"message":…}]}."""
+
+from __future__ import annotations
+
+from fastapi.responses import JSONResponse
+
+IDS = {
+    400: "Pega_API_InvalidRequest",
+    401: "Pega_API_Unauthorized",
+    403: "Pega_API_Forbidden",
+    404: "Pega_API_NotFound",
+    405: "Pega_API_MethodNotAllowed",
+    409: "Pega_API_Conflict",
+    412: "Pega_API_PreconditionFailed",
+    413: "Pega_API_TooLarge",
+    415: "Pega_API_UnsupportedMediaType",
+    428: "Pega_API_PreconditionRequired",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+def envelope(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"pxObjClass": "Pega-API",
+            "errors": [{"ID": IDS.get(status, "Pega_API_Error"), "message": message}]}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def api_error_response(exc: ApiError) -> JSONResponse:
+    return envelope(exc.status, exc.message, exc.headers)

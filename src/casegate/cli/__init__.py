@@ -1,0 +1,82 @@
+"""The `casegate` command: one sub-app per noun."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from casegate import bootstrap
+from casegate.cli import client, context, operator, token
+from casegate.cli.output import emit, errors, say
+
+app = typer.Typer(help="casegate: an OAuth 2.0 authorization server and the case API it "
+                       "protects.", no_args_is_help=True, add_completion=False)
+app.add_typer(client.app, name="client")
+app.add_typer(operator.app, name="operator")
+app.add_typer(token.app, name="token")
+
+
+@app.command("init")
+def init(
+    demo: Annotated[bool, typer.Option("--demo", help="Add the seeds' example: case type, "
+                                       "access group, service operator, client.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Create the database, a signing key and an administrator (idempotent)."""
+    with errors():
+        result = bootstrap.init(context.settings(), demo)
+    if as_json:
+        emit(_flat(result), True)
+        return
+    say(f"casegate home: {result['home']}")
+    if "administrator" in result:
+        admin = result["administrator"]
+        say(f"administrator {admin['operator']}, password (shown once): {admin['password']}")
+    shown = result.get("demo")
+    if shown:
+        state = "created" if shown["created"] else "already there"
+        say(f"demo client {shown['client_id']} ({state})")
+        if "client_secret" in shown:
+            say(f"  client secret (shown once): {shown['client_secret']}")
+        say(f"  credentials file: {shown['credentials_file']}")
+        say(f"  token endpoint:   {shown['token_endpoint']}")
+
+
+def _flat(result: dict[str, object]) -> dict[str, object]:
+    """--json: the demo client's fields at the top, as scripts expect them."""
+    demo = result.pop("demo", None)
+    return {**result, **demo} if isinstance(demo, dict) else result
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="Address [127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port [8443].")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Processes [1].")] = None,
+    cert: Annotated[Path | None, typer.Option("--cert", help="TLS certificate (PEM).")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="TLS private key (PEM).")] = None,
+    http: Annotated[bool, typer.Option("--http", help="Plain HTTP: INSECURE, for a "
+                                       "TLS-terminating proxy on the same host only.")] = False,
+    issuer: Annotated[str | None, typer.Option(
+        "--issuer", help="Public base URL, when it differs from https://HOST:PORT.")] = None,
+) -> None:
+    """Run the server: HTTPS on 127.0.0.1:8443 by default."""
+    from casegate.storage.db import make_engine
+    from casegate.storage.migrate import is_current
+    from casegate.web.serve import serve as run
+
+    with errors():
+        cfg = context.settings(host=host, port=port, workers=workers, cert_file=cert,
+                               key_file=key, http=http or None, issuer=issuer)
+        engine = make_engine(cfg.db_url)
+        ready = is_current(engine)
+        engine.dispose()
+        if not ready:
+            raise bootstrap.CasegateError("the database is not initialised: run `casegate init`")
+        run(cfg, say)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,173 @@
+"""`casegate client …`: client registrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from casegate.bootstrap import write_private
+from casegate.cli import context
+from casegate.cli.output import emit, errors, say
+from casegate.clients import service
+from casegate.clients.service import GRANT_TYPES
+
+app = typer.Typer(help="Client registrations: the applications that may ask for tokens.",
+                  no_args_is_help=True)
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+CredentialsFile = Annotated[Path | None, typer.Option(
+    "--credentials-file", help="Also write the credentials file (.txt) here.")]
+
+
+def _shown_once(client: service.ClientRegistration, secret: str, as_json: bool,
+                credentials_file: Path | None, cfg: context.Settings) -> None:
+    data = service.describe(client, cfg.base_url) | {"client_secret": secret}
+    if credentials_file is not None:
+        write_private(credentials_file, service.credentials_file(client, secret, cfg.base_url))
+        data["credentials_file"] = str(credentials_file)
+    emit(data, as_json)
+    if not as_json:
+        say("The client secret is shown only now: store it safely.")
+
+
+@app.command("create")
+def create(
+    name: Annotated[str, typer.Option("--name", help="A unique label for the client.")],
+    operator: Annotated[str | None, typer.Option(
+        "--operator", help="The service operator the client acts as (client credentials).")] = None,
+    grant: Annotated[list[str] | None, typer.Option(
+        "--grant", help=f"An allowed grant type ({', '.join(GRANT_TYPES)}); repeatable.")] = None,
+    lifetime: Annotated[str, typer.Option(
+        "--lifetime", help="Access token lifetime in seconds, a positive integer.")] = "3600",
+    scope: Annotated[list[str] | None, typer.Option(
+        "--scope", help="A scope the client may ask for; repeatable (default: the access "
+                        "group's scopes).")] = None,
+    application: Annotated[str, typer.Option("--application")] = "",
+    credentials_file: CredentialsFile = None,
+    as_json: Json = False,
+) -> None:
+    """Register a client; its ID and secret are printed once."""
+    with errors():
+        cfg = context.settings()
+        with context.database(cfg) as session:
+            client, secret = service.create(
+                session, cfg.hmac_key(), name=name, grants=grant or ["client_credentials"],
+                operator_id=operator, lifetime=lifetime, scopes=scope, application=application)
+        _shown_once(client, secret, as_json, credentials_file, cfg)
+
+
+@app.command("list")
+def list_clients(as_json: Json = False) -> None:
+    """List client registrations (never their secrets)."""
+    with errors():
+        cfg = context.settings()
+        with context.database(cfg) as session:
+            rows = [service.describe(c, cfg.base_url) for c in service.list_all(session)]
+        if as_json:
+            emit(rows, True)
+            return
+        for row in rows:
+            state = "enabled" if row["enabled"] else "disabled"
+            typer.echo(f"{row['client_id']}  {row['name']}  {row['operator']}  {state}")
+
+
+@app.command("show")
+def show(client_id: str, as_json: Json = False) -> None:
+    """Show one client registration."""
+    with errors():
+        cfg = context.settings()
+        with context.database(cfg) as session:
+            emit(service.describe(service.get(session, client_id), cfg.base_url), as_json)
+
+
+@app.command("regenerate-secret")
+def regenerate_secret(client_id: str, credentials_file: CredentialsFile = None,
+                      as_json: Json = False) -> None:
+    """New secret: the old one fails at once and the client's tokens are revoked."""
+    with errors():
+        cfg = context.settings()
+        with context.database(cfg) as session:
+            secret = service.regenerate_secret(session, cfg.hmac_key(), client_id)
+            client = service.get(session, client_id)
+        _shown_once(client, secret, as_json, credentials_file, cfg)
+
+
+@app.command("credentials")
+def credentials(
+    client_id: str,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write the file here instead of printing it.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """The credentials file (.txt). Secrets are stored only hashed, so this makes a new secret:
+    the old one stops working and the client's tokens are revoked."""
+    with errors():
+        if not yes:
+            typer.confirm("This regenerates the client secret and revokes the client's tokens. "
+                          "Go on?", abort=True, err=True)
+        cfg = context.settings()
+        with context.database(cfg) as session:
+            secret = service.regenerate_secret(session, cfg.hmac_key(), client_id)
+            text = service.credentials_file(service.get(session, client_id), secret, cfg.base_url)
+        if output is None:
+            typer.echo(text, nl=False)
+        else:
+            write_private(output, text)
+            say(f"wrote {output}")
+
+
+@app.command("revoke-tokens")
+def revoke_tokens(client_id: str, as_json: Json = False) -> None:
+    """Revoke every token issued to the client so far."""
+    with errors():
+        cfg = context.settings()
+        with context.database(cfg) as session:
+            service.revoke_tokens(session, client_id)
+        emit({"client_id": client_id, "tokens_revoked": True}, as_json,
+             f"revoked every token of {client_id}")
+
+
+@app.command("disable")
+def disable(client_id: str, as_json: Json = False) -> None:
+    """Disable the client: it gets no token, and its tokens fail at the next request."""
+    _set_enabled(client_id, False, as_json)
+
+
+@app.command("enable")
+def enable(client_id: str, as_json: Json = False) -> None:
+    """Enable the client again."""
+    _set_enabled(client_id, True, as_json)
+
+
+def _set_enabled(client_id: str, enabled: bool, as_json: Json) -> None:
+    with errors():
+        cfg = context.settings()
+        with context.database(cfg) as session:
+            client = service.set_enabled(session, client_id, enabled)
+            data = service.describe(client, cfg.base_url)
+        emit(data, as_json)
+
+
+@app.command("set-lifetime")
+def set_lifetime(client_id: str, seconds: str, as_json: Json = False) -> None:
+    """Change the access token lifetime (seconds, a positive integer)."""
+    with errors():
+        cfg = context.settings()
+        with context.database(cfg) as session:
+            data = service.describe(service.set_lifetime(session, client_id, seconds),
+                                    cfg.base_url)
+        emit(data, as_json)
+
+
+@app.command("save-as")
+def save_as(client_id: str,
+            name: Annotated[str, typer.Option("--name", help="The copy's unique label.")],
+            credentials_file: CredentialsFile = None, as_json: Json = False) -> None:
+    """A copy of the registration with its own ID and secret (Pega's "Save as")."""
+    with errors():
+        cfg = context.settings()
+        with context.database(cfg) as session:
+            client, secret = service.save_as(session, cfg.hmac_key(), client_id, name)
+        _shown_once(client, secret, as_json, credentials_file, cfg)

@@ -1,0 +1,36 @@
+"""The settings and database a CLI command works on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from casegate.errors import CasegateError
+from casegate.settings import Settings, load_settings
+from casegate.storage.db import make_engine, session_factory, transaction
+from casegate.storage.migrate import is_current
+
+
+def settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        raise CasegateError(f"configuration: {where}: {first['msg']}") from exc
+
+
+@contextmanager
+def database(cfg: Settings) -> Iterator[Session]:
+    """One transaction, committed before the command prints its answer."""
+    engine = make_engine(cfg.db_url)
+    try:
+        if not is_current(engine):
+            raise CasegateError("the database is not initialised: run `casegate init` first")
+        with transaction(session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()

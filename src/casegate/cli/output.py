@@ -1,0 +1,41 @@
+"""What commands print: JSON for scripts (--json) or lines for people; errors, never tracebacks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+
+from casegate.errors import CasegateError
+
+
+def emit(data: Any, as_json: bool, human: str | None = None) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, sort_keys=True))
+    elif human is not None:
+        typer.echo(human)
+    elif isinstance(data, dict):
+        width = max((len(k) for k in data), default=0)
+        for key, value in data.items():
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+            typer.echo(f"{key:<{width}}  {shown}")
+    else:
+        typer.echo(str(data))
+
+
+def say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@contextmanager
+def errors() -> Iterator[None]:
+    """A CasegateError becomes one line on stderr and exit code 1."""
+    try:
+        yield
+    except CasegateError as exc:
+        typer.echo(f"casegate: {exc.message}", err=True)
+        sys.exit(1)

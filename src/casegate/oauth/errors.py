@@ -1,0 +1,63 @@
+"""The OAuth error table and its one renderer (RFC 6749 §5.2, RFC 6750 §3, RFC 7009 §2.2.1).
+
+Grants import authlib's error classes from here. Public descriptions are fixed for the
+codes an attacker could learn from; the library's or casegate's detail goes to the audit log.
+"""
+
+from __future__ import annotations
+
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.errors import (
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    UnauthorizedClientError,
+    UnsupportedGrantTypeError,
+    UnsupportedTokenTypeError,
+)
+from starlette.responses import JSONResponse
+
+__all__ = [
+    "InvalidClientError",
+    "InvalidGrantError",
+    "InvalidRequestError",
+    "InvalidScopeError",
+    "OAuth2Error",
+    "UnauthorizedClientError",
+    "UnsupportedGrantTypeError",
+    "UnsupportedTokenTypeError",
+    "error_response",
+    "oauth_error",
+]
+
+PUBLIC = {
+    "invalid_client": "client authentication failed",
+    "invalid_grant": "grant request is invalid",
+    "unauthorized_client": "the client is not allowed to use this grant type",
+    "unsupported_grant_type": "the grant type is not supported",
+    "unsupported_token_type": "the token type is not supported",
+}
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def oauth_error(error: str, description: str, status: int = 400) -> OAuth2Error:
+    """An error casegate raises itself (authlib's classes cover the rest)."""
+    exc = OAuth2Error(description=description, status_code=status)
+    exc.error = error
+    return exc
+
+
+def public_description(exc: OAuth2Error) -> str:
+    return PUBLIC.get(exc.error or "", exc.description or exc.error or "")
+
+
+def error_response(exc: OAuth2Error, basic_auth_used: bool = False) -> JSONResponse:
+    error = exc.error or "invalid_request"
+    status = 401 if error == "invalid_client" else (exc.status_code or 400)
+    headers = dict(NO_STORE)
+    if error == "invalid_client" and basic_auth_used:
+        headers["WWW-Authenticate"] = 'Basic realm="casegate", charset="UTF-8"'
+    body = {"error": error, "error_description": public_description(exc)}
+    return JSONResponse(body, status_code=status, headers=headers)

@@ -1,0 +1,72 @@
+"""The authorization server: authlib's machinery behind one typed seam."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from authlib.oauth2 import AuthorizationServer as _AuthlibServer
+from sqlalchemy.orm import Session, sessionmaker
+
+from casegate.audit import BatchedAudit
+from casegate.oauth import client_auth
+from casegate.oauth.errors import OAuth2Error
+from casegate.oauth.keys import KeyRing
+from casegate.oauth.requests import FormRequest
+from casegate.settings import Settings
+
+
+class Response:
+    """What an endpoint answers before it becomes HTTP: status, JSON body, headers."""
+
+    def __init__(self, status: int, body: dict[str, Any], headers: list[tuple[str, str]]) -> None:
+        self.status = status
+        self.body = body
+        self.headers = dict(headers)
+
+
+class AuthorizationServer(_AuthlibServer):  # type: ignore[misc]
+    def __init__(self, settings: Settings, factory: sessionmaker[Session], keys: KeyRing,
+                 audit: BatchedAudit) -> None:
+        super().__init__()
+        self.settings = settings
+        self.factory = factory
+        self.keys = keys
+        self.audit = audit
+        self.hmac_key = settings.hmac_key()
+
+    @property
+    def issuer(self) -> str:
+        return self.settings.base_url
+
+    # -- authlib's hooks -------------------------------------------------------------
+    def authenticate_client(self, request: FormRequest, methods: list[str],
+                            endpoint: str = "token") -> client_auth.AuthenticatedClient:
+        assert request.session is not None
+        return client_auth.authenticate(request.session, self.hmac_key, request)
+
+    def create_oauth2_request(self, request: FormRequest) -> FormRequest:
+        return request
+
+    def handle_response(self, status: int, body: Any, headers: list[tuple[str, str]]) -> Response:
+        return Response(status, cast(dict[str, Any], body), headers)
+
+    def handle_error_response(self, request: FormRequest, error: OAuth2Error) -> Response:
+        raise error  # rendered by oauth.errors.error_response, in one place
+
+    def save_token(self, token: dict[str, Any], request: FormRequest) -> None:
+        # access tokens are self-contained JWTs: nothing to store (refresh tokens are state)
+        pass
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    # -- typed entry points ----------------------------------------------------------
+    def token(self, request: FormRequest) -> Response:
+        with self.factory() as session, session.begin():
+            request.session = session
+            return cast(Response, self.create_token_response(request))
+
+    def endpoint(self, name: str, request: FormRequest) -> Response:
+        with self.factory() as session, session.begin():
+            request.session = session
+            return cast(Response, self.create_endpoint_response(name, request))

@@ -1,0 +1,99 @@
+"""Settings: CASEGATE_* environment variables or a TOML file, validated once at start."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+SECRET_KEY_FILE = "secret.key"  # noqa: S105 (a file name)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CASEGATE_", extra="forbid")
+
+    home: Path = Field(Path(".casegate"), description="data folder: SQLite database, keys, TLS")
+    database_url: str = Field("", description="SQLAlchemy URL; default: SQLite file in home")
+    issuer: str = Field("", description="public base URL; default: from host and port")
+    host: str = Field("127.0.0.1", description="address to listen on")
+    port: int = Field(8443, ge=1, le=65535, description="port to listen on")
+    workers: int = Field(1, ge=1, le=64, description="server processes")
+    http: bool = Field(False, description="serve plain HTTP (insecure)")
+    cert_file: Path | None = Field(None, description="TLS certificate (PEM)")
+    key_file: Path | None = Field(None, description="TLS private key (PEM)")
+    secret_key: SecretStr | None = Field(None, description="key of the client-secret HMAC")
+    signing_alg: str = Field("ES256", description="algorithm of new signing keys")
+    token_lifetime: int = Field(3600, gt=0, description="default access token lifetime, s")
+    max_body_bytes: int = Field(65536, gt=0, description="largest request body accepted, bytes")
+    clock_skew: int = Field(60, ge=0, description="leeway on token times, s")
+
+    @field_validator("signing_alg")
+    @classmethod
+    def _known_alg(cls, value: str) -> str:
+        if value not in ("ES256", "RS256"):
+            raise ValueError("signing_alg must be ES256 or RS256")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml = os.environ.get("CASEGATE_CONFIG")
+        if toml:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self.http else "https"
+
+    @property
+    def base_url(self) -> str:
+        if self.issuer:
+            return self.issuer.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def api_audience(self) -> str:
+        return self.base_url + "/prweb/api"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'casegate.db').resolve()}"
+
+    def hmac_key(self) -> bytes:
+        """The client-secret HMAC key, kept outside the database (a stolen dump is not enough)."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        return (self.home / SECRET_KEY_FILE).read_bytes().strip()
+
+    def ensure_secret_key(self) -> None:
+        if self.secret_key is not None:
+            return
+        path = self.home / SECRET_KEY_FILE
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(32) + "\n")
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    return Settings(**{k: v for k, v in (overrides or {}).items() if v is not None})

@@ -1,0 +1,21 @@
+"""Every model, imported here so Alembic sees every table."""
+
+from casegate.storage.models.audit import AuditEvent
+from casegate.storage.models.base import Base
+from casegate.storage.models.case import Case, CaseType
+from casegate.storage.models.client import ClientRegistration
+from casegate.storage.models.key import SigningKey
+from casegate.storage.models.operator import AccessGroup, Operator
+from casegate.storage.models.token import RevokedToken
+
+__all__ = [
+    "AccessGroup",
+    "AuditEvent",
+    "Base",
+    "Case",
+    "CaseType",
+    "ClientRegistration",
+    "Operator",
+    "RevokedToken",
+    "SigningKey",
+]

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from casegate.storage.models.base import Base, now
+
+
+class ClientRegistration(Base):
+    __tablename__ = "client_registrations"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # HMAC-SHA-256 of the secret under a key kept outside the database
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    grant_types: Mapped[list[str]] = mapped_column(default=list)
+    operator_id: Mapped[str | None] = mapped_column(ForeignKey("operators.id"), default=None)
+    scopes: Mapped[list[str]] = mapped_column(default=list)  # empty: the access group's
+    token_lifetime: Mapped[int] = mapped_column(default=3600)
+    application: Mapped[str] = mapped_column(String(200), default="")
+    enabled: Mapped[bool] = mapped_column(default=True)
+    # tokens issued before this instant fail (secret regenerated, "revoke all tokens")
+    not_before: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[float] = mapped_column(default=now)
+    updated_at: Mapped[float] = mapped_column(default=now, onupdate=now)

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from casegate.storage.models.base import Base, now
+
+
+class AccessGroup(Base):
+    """What its operators may do: privileges, and the scopes their tokens may carry."""
+
+    __tablename__ = "access_groups"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    privileges: Mapped[list[str]] = mapped_column(default=list)
+    scopes: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[float] = mapped_column(default=now)
+
+
+class Operator(Base):
+    """A person (can sign in) or a service operator reserved for one client (cannot)."""
+
+    __tablename__ = "operators"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(16))  # "person" | "service"
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    access_group: Mapped[str] = mapped_column(ForeignKey("access_groups.name"))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    # tokens issued before this instant fail (disabled, password changed)
+    not_before: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[float] = mapped_column(default=now)

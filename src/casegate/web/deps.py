@@ -1,0 +1,55 @@
+"""What endpoints receive: the runtime, and the principal of a verified bearer token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from casegate.cases.errors import ApiError
+from casegate.oauth import bearer
+from casegate.web.runtime import Runtime
+
+REALM = 'Bearer realm="casegate"'
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def _challenge(error: str, description: str) -> dict[str, str]:
+    return {"WWW-Authenticate": f'{REALM}, error="{error}", error_description="{description}"'}
+
+
+def bearer_token(request: Request) -> str:
+    """RFC 6750 §2.1 only: a token in the URL leaks into logs and history (RFC 9700 §4.3.2)."""
+    if "access_token" in request.query_params:
+        raise ApiError(400, "send the access token in the Authorization header, not the URL",
+                       _challenge("invalid_request", "token in query string"))
+    header = request.headers.get("authorization")
+    if not header:
+        raise ApiError(401, "an access token is required", {"WWW-Authenticate": REALM})
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise ApiError(401, "the access token is invalid",
+                       _challenge("invalid_token", "malformed Authorization header"))
+    return token
+
+
+def principal(token: Annotated[str, Depends(bearer_token)],
+              rt: Annotated[Runtime, Depends(runtime)]) -> bearer.Principal:
+    settings = rt.settings
+    try:
+        with rt.factory() as session:
+            return bearer.authenticate(session, rt.keys, settings.base_url, settings.api_audience,
+                                       token, leeway=0)  # our own clock: no skew
+    except bearer.InvalidToken as exc:
+        rt.audit.add("api.refused", outcome="refused", reason=str(exc))
+        raise ApiError(401, "the access token is invalid, expired or revoked",
+                       _challenge("invalid_token", "the access token is invalid")) from exc
+
+
+CurrentPrincipal = Annotated[bearer.Principal, Depends(principal)]
+CurrentRuntime = Annotated[Runtime, Depends(runtime)]
