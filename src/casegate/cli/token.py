@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -53,14 +54,14 @@ def _client(credentials_file: Path | None, client_id: str | None, secret: str | 
     return client_id, secret, base
 
 
-def _verify(cacert: Path | None, insecure: bool) -> bool | str:
+def _verify(cacert: Path | None, insecure: bool) -> bool | ssl.SSLContext:
     if insecure:
         return False
-    return str(cacert) if cacert else True
+    return ssl.create_default_context(cafile=str(cacert)) if cacert else True
 
 
 def _post(url: str, data: dict[str, str], auth: tuple[str, str],
-          verify: bool | str) -> httpx.Response:
+          verify: bool | ssl.SSLContext) -> httpx.Response:
     try:
         return httpx.post(url, data=data, auth=auth, verify=verify, timeout=30)
     except httpx.HTTPError as exc:
