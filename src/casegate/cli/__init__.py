@@ -10,6 +10,7 @@ import typer
 from casegate import bootstrap
 from casegate.cli import client, context, operator, token
 from casegate.cli.output import emit, errors, say
+from casegate.errors import CasegateError
 
 app = typer.Typer(help="casegate: an OAuth 2.0 authorization server and the case API it "
                        "protects.", no_args_is_help=True, add_completion=False)
@@ -74,7 +75,7 @@ def serve(
         ready = is_current(engine)
         engine.dispose()
         if not ready:
-            raise bootstrap.CasegateError("the database is not initialised: run `casegate init`")
+            raise CasegateError("the database is not initialised: run `casegate init`")
         run(cfg, say)
 
 

@@ -12,6 +12,8 @@ from casegate.cli import context
 from casegate.cli.output import emit, errors, say
 from casegate.clients import service
 from casegate.clients.service import GRANT_TYPES
+from casegate.settings import Settings
+from casegate.storage.models import ClientRegistration
 
 app = typer.Typer(help="Client registrations: the applications that may ask for tokens.",
                   no_args_is_help=True)
@@ -21,8 +23,8 @@ CredentialsFile = Annotated[Path | None, typer.Option(
     "--credentials-file", help="Also write the credentials file (.txt) here.")]
 
 
-def _shown_once(client: service.ClientRegistration, secret: str, as_json: bool,
-                credentials_file: Path | None, cfg: context.Settings) -> None:
+def _shown_once(client: ClientRegistration, secret: str, as_json: bool,
+                credentials_file: Path | None, cfg: Settings) -> None:
     data = service.describe(client, cfg.base_url) | {"client_secret": secret}
     if credentials_file is not None:
         write_private(credentials_file, service.credentials_file(client, secret, cfg.base_url))

@@ -32,13 +32,48 @@ class Principal:
     claims: dict[str, Any]
 
 
+class VerifiedTokens:
+    """Per-process memo of tokens whose signature and header already verified.
+
+    A client presents one token for many API calls; verifying ES256 costs about 90 µs, a
+    lookup about 1 µs. Only the signature check is remembered: claims, the deny list and the
+    "not before" marks are checked on every request, and a key dropped from the key ring
+    invalidates its tokens here too.
+    """
+
+    def __init__(self, size: int = 20000) -> None:
+        self._size = size
+        self._claims: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def get(self, token: str) -> tuple[str, dict[str, Any]] | None:
+        return self._claims.get(token)
+
+    def put(self, token: str, kid: str, claims: dict[str, Any]) -> None:
+        if len(self._claims) >= self._size:
+            self._claims.clear()  # crude but bounded; a miss only costs one verification
+        self._claims[token] = (kid, claims)
+
+
+VERIFIED = VerifiedTokens()
+
+
 def verify(keys: KeyRing, issuer: str, audience: str, token: str, leeway: int) -> dict[str, Any]:
     """Signature with the allow-list, `typ`, `iss`, `aud`, `exp`: no database involved."""
+    known = VERIFIED.get(token)
+    if known is not None and keys.verification_key(known[0]) is not None:
+        return check_claims(known[1], issuer, audience, leeway)
+    kid, claims = verify_signature(keys, token)
+    VERIFIED.put(token, kid, claims)
+    return check_claims(claims, issuer, audience, leeway)
+
+
+def verify_signature(keys: KeyRing, token: str) -> tuple[str, dict[str, Any]]:
     if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
         raise InvalidToken("malformed")
     try:
         header = jws.extract_compact(token.encode()).protected  # unverified: picks our key
-        key = keys.verification_key(str(header.get("kid", "")))
+        kid = str(header.get("kid", ""))
+        key = keys.verification_key(kid)
         if key is None:
             raise InvalidToken("unknown key")
         # the key's own algorithm only: no alg confusion, no `none`
@@ -47,7 +82,7 @@ def verify(keys: KeyRing, issuer: str, audience: str, token: str, leeway: int) -
         raise InvalidToken(f"bad token: {type(exc).__name__}") from exc
     if str(decoded.header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
         raise InvalidToken("not an access token")
-    return check_claims(decoded.claims, issuer, audience, leeway)
+    return kid, dict(decoded.claims)
 
 
 def check_claims(claims: dict[str, Any], issuer: str, audience: str, leeway: int) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from joserfc.jwk import ECKey, RSAKey, import_key
+from joserfc.jwk import ECKey, KeyParameters, RSAKey, import_key
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,7 +22,7 @@ def create_key(session: Session, alg: str) -> SigningKey:
     if alg not in ALGORITHMS:
         raise ValueError(f"unsupported signing algorithm {alg}")
     kid = secrets.token_urlsafe(12)
-    params = {"kid": kid, "alg": alg, "use": "sig"}
+    params: KeyParameters = {"kid": kid, "alg": alg, "use": "sig"}
     key: Key = (
         ECKey.generate_key("P-256", parameters=params)
         if alg == "ES256"
