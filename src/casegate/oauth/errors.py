@@ -29,6 +29,7 @@ __all__ = [
     "UnsupportedTokenTypeError",
     "error_response",
     "oauth_error",
+    "too_many_failures",
 ]
 
 PUBLIC = {
@@ -51,6 +52,13 @@ def oauth_error(error: str, description: str, status: int = 400) -> OAuth2Error:
 
 def public_description(exc: OAuth2Error) -> str:
     return PUBLIC.get(exc.error or "", exc.description or exc.error or "")
+
+
+def too_many_failures(wait: int) -> JSONResponse:
+    """SECURITY Decision 8: 429 with Retry-After and an RFC 6749-shaped body."""
+    body = {"error": "invalid_client",
+            "error_description": "too many failed client authentications; retry later"}
+    return JSONResponse(body, status_code=429, headers=NO_STORE | {"Retry-After": str(wait)})
 
 
 def error_response(exc: OAuth2Error, basic_auth_used: bool = False) -> JSONResponse:

@@ -8,7 +8,7 @@ from authlib.oauth2 import AuthorizationServer as _AuthlibServer
 from sqlalchemy.orm import Session, sessionmaker
 
 from casegate.audit import BatchedAudit
-from casegate.oauth import client_auth
+from casegate.oauth import client_auth, throttle
 from casegate.oauth.errors import OAuth2Error
 from casegate.oauth.keys import KeyRing
 from casegate.oauth.requests import FormRequest
@@ -61,6 +61,10 @@ class AuthorizationServer(_AuthlibServer):  # type: ignore[misc]
         pass
 
     # -- typed entry points ----------------------------------------------------------
+    def failed_authentication(self, client_id: str, address: str) -> int | None:
+        with self.factory() as session, session.begin():
+            return throttle.failed(session, client_id, address)
+
     def token(self, request: FormRequest) -> Response:
         with self.factory() as session, session.begin():
             request.session = session

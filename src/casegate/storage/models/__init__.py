@@ -6,6 +6,7 @@ from casegate.storage.models.case import Case, CaseType
 from casegate.storage.models.client import ClientRegistration
 from casegate.storage.models.key import SigningKey
 from casegate.storage.models.operator import AccessGroup, Operator
+from casegate.storage.models.throttle import FailureCount
 from casegate.storage.models.token import RevokedToken
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "Case",
     "CaseType",
     "ClientRegistration",
+    "FailureCount",
     "Operator",
     "RevokedToken",
     "SigningKey",

@@ -45,6 +45,12 @@ def upgrade() -> None:
     sa.Column('created_at', sa.Double(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_types'))
     )
+    op.create_table('failure_counts',
+    sa.Column('key', sa.String(length=300), nullable=False),
+    sa.Column('window_start', sa.Double(), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_failure_counts'))
+    )
     op.create_table('revoked_tokens',
     sa.Column('jti', sa.String(length=64), nullable=False),
     sa.Column('client_id', sa.String(length=64), nullable=False),
@@ -129,6 +135,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_revoked_tokens_expires_at')
 
     op.drop_table('revoked_tokens')
+    op.drop_table('failure_counts')
     op.drop_table('case_types')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_events_at')
