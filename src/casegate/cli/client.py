@@ -85,13 +85,19 @@ def show(client_id: str, as_json: Json = False) -> None:
 
 
 @app.command("regenerate-secret")
-def regenerate_secret(client_id: str, credentials_file: CredentialsFile = None,
-                      as_json: Json = False) -> None:
+def regenerate_secret(
+    client_id: str,
+    grace: Annotated[int, typer.Option(
+        "--grace", help="Seconds the old secret keeps working (and tokens stay valid); "
+                        "default 0: it fails at once and the client's tokens are revoked.")] = 0,
+    credentials_file: CredentialsFile = None,
+    as_json: Json = False,
+) -> None:
     """New secret: the old one fails at once and the client's tokens are revoked."""
     with errors():
         cfg = context.settings()
         with context.database(cfg) as session:
-            secret = service.regenerate_secret(session, cfg.hmac_key(), client_id)
+            secret = service.regenerate_secret(session, cfg.hmac_key(), client_id, grace=grace)
             client = service.get(session, client_id)
         _shown_once(client, secret, as_json, credentials_file, cfg)
 

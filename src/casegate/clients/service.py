@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +16,7 @@ from casegate.storage.models import ClientRegistration, Operator
 # the grants a registration may allow today; the others arrive with their issues
 GRANT_TYPES = ("client_credentials",)
 MAX_LIFETIME = 366 * 24 * 3600
+MAX_GRACE = 7 * 24 * 3600
 
 
 def check_lifetime(value: object) -> int:
@@ -85,13 +88,24 @@ def list_all(session: Session) -> list[ClientRegistration]:
     return list(session.scalars(select(ClientRegistration).order_by(ClientRegistration.name)))
 
 
-def regenerate_secret(session: Session, key: bytes, client_id: str, actor: str = "") -> str:
-    """A new secret; the old one fails at once and, as in Pega, the client's tokens are revoked."""
+def regenerate_secret(session: Session, key: bytes, client_id: str, grace: int = 0,
+                      actor: str = "") -> str:
+    """A new secret; the old one fails at once and, as in Pega, the client's tokens are revoked.
+
+    With a grace period (seconds) the old secret keeps working that long and the tokens stay
+    valid, so a deployed client can be moved to the new secret without an outage.
+    """
+    if isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace <= MAX_GRACE:
+        raise Invalid("grace", f"the grace period is 0 to {MAX_GRACE} whole seconds")
     client = get(session, client_id)
     secret = crypto.new_secret()
+    client.old_secret_hash = client.secret_hash if grace else None
+    client.old_secret_until = time.time() + grace if grace else 0.0
     client.secret_hash = crypto.keyed_hash(key, secret)
-    revoke_client_tokens(session, client)
-    audit.record(session, "client.secret_regenerated", actor=actor, subject=client_id)
+    if not grace:
+        revoke_client_tokens(session, client)
+    audit.record(session, "client.secret_regenerated", actor=actor, subject=client_id,
+                 grace=grace)
     return secret
 
 

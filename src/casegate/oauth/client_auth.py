@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
@@ -74,6 +75,18 @@ def _basic(header: str) -> tuple[str, str]:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
+def secret_matches(client: ClientRegistration | None, hmac_key: bytes, secret: str) -> bool:
+    digest = crypto.keyed_hash(hmac_key, secret)
+    current = client.secret_hash if client else DUMMY_HASH
+    old = client.old_secret_hash if client and client.old_secret_hash else DUMMY_HASH
+    # compare hashes, not secrets: a timing leak here reveals nothing about the secret;
+    # both comparisons always run, so timing does not tell which one matched
+    matches_current = crypto.equal(digest, current)
+    matches_old = crypto.equal(digest, old)
+    in_grace = client is not None and time.time() < client.old_secret_until
+    return client is not None and (matches_current or (matches_old and in_grace))
+
+
 def authenticate(session: Session, hmac_key: bytes, request: FormRequest) -> AuthenticatedClient:
     method, client_id, secret = credentials(request)
     row = session.execute(
@@ -82,10 +95,7 @@ def authenticate(session: Session, hmac_key: bytes, request: FormRequest) -> Aut
         .outerjoin(AccessGroup, AccessGroup.name == Operator.access_group)
         .where(ClientRegistration.client_id == client_id)
     ).first()
-    stored = row[0].secret_hash if row else DUMMY_HASH
-    # compare hashes, not secrets: a timing leak here reveals nothing about the secret
-    matches = crypto.equal(crypto.keyed_hash(hmac_key, secret), stored)
-    if row is None or not matches:
+    if row is None or not secret_matches(row[0] if row else None, hmac_key, secret):
         raise InvalidClientError(description="unknown client" if row is None else "bad secret")
     if not row[0].enabled:
         raise InvalidClientError(description="client disabled")

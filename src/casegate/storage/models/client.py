@@ -13,6 +13,9 @@ class ClientRegistration(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     # HMAC-SHA-256 of the secret under a key kept outside the database
     secret_hash: Mapped[str] = mapped_column(String(64))
+    # the previous secret, still accepted until old_secret_until (a chosen grace period)
+    old_secret_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    old_secret_until: Mapped[float] = mapped_column(default=0.0)
     grant_types: Mapped[list[str]] = mapped_column(default=list)
     operator_id: Mapped[str | None] = mapped_column(ForeignKey("operators.id"), default=None)
     scopes: Mapped[list[str]] = mapped_column(default=list)  # empty: the access group's

@@ -106,6 +106,8 @@ def upgrade() -> None:
     sa.Column('client_id', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('secret_hash', sa.String(length=64), nullable=False),
+    sa.Column('old_secret_hash', sa.String(length=64), nullable=True),
+    sa.Column('old_secret_until', sa.Double(), nullable=False),
     sa.Column('grant_types', sa.JSON(), nullable=False),
     sa.Column('operator_id', sa.String(length=128), nullable=True),
     sa.Column('scopes', sa.JSON(), nullable=False),
