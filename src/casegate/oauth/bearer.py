@@ -101,7 +101,8 @@ def check_claims(claims: dict[str, Any], issuer: str, audience: str, leeway: int
     # RFC 7519 §4.1.4: the token must not be accepted on or after exp
     if now >= exp + leeway:
         raise InvalidToken("expired")
-    if iat > now + leeway:
+    # tokens.issued_at may stamp `iat` up to 1 s ahead, past a revocation mark
+    if iat > now + max(leeway, 1):
         raise InvalidToken("issued in the future")
     return claims
 
