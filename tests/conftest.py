@@ -7,19 +7,21 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 import os  # noqa: E402
+import shutil  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
-from fixtures.postgres import PostgresServer  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from casegate import bootstrap  # noqa: E402
 from casegate.app import create_app  # noqa: E402
 from casegate.settings import Settings  # noqa: E402
 from casegate.storage.db import make_engine, session_factory  # noqa: E402
+from fixtures.postgres import PostgresServer  # noqa: E402
 
 KEPT_ENV = {"CASEGATE_TEST_POSTGRES_URL"}
 BASE_URL = "https://127.0.0.1:8443"
@@ -42,24 +44,79 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> str:
+def backend(request: pytest.FixtureRequest) -> str:
     """Every test that uses the database runs on both engines."""
-    if request.param == "sqlite":
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> str:
+    """An empty database, for tests that initialise it themselves (`casegate init`)."""
+    if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'casegate.db'}"
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.create_database(f"t_{uuid.uuid4().hex[:16]}")
 
 
-@pytest.fixture
-def settings(tmp_path: pathlib.Path, database_url: str) -> Settings:
-    return Settings(home=tmp_path / "home", database_url=database_url)
+@dataclass(frozen=True)
+class Template:
+    """A database and home made once by `casegate init --demo`, copied for each test."""
+
+    home: pathlib.Path
+    database: str  # the SQLite file, or the PostgreSQL database name
+    demo: dict[str, Any]
 
 
-@pytest.fixture
-def demo(settings: Settings) -> dict[str, Any]:
-    """`casegate init --demo` on a fresh database: the seeds' client, operator, case type."""
-    result = bootstrap.init(settings, demo=True)
+def _initialise(home: pathlib.Path, url: str) -> dict[str, Any]:
+    result = bootstrap.init(Settings(home=home, database_url=url), demo=True)
     return dict(result["demo"])
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    home = tmp_path_factory.mktemp("template-sqlite")
+    path = home / "casegate.db"
+    # init disposes its engine: the WAL is checkpointed into the file, which can be copied
+    return Template(home, str(path), _initialise(home, f"sqlite:///{path}"))
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres: PostgresServer,
+                      tmp_path_factory: pytest.TempPathFactory) -> Template:
+    name = f"template_{uuid.uuid4().hex[:12]}"
+    home = tmp_path_factory.mktemp("template-postgres")
+    return Template(home, name, _initialise(home, postgres.create_database(name)))
+
+
+@pytest.fixture
+def initialised(backend: str, request: pytest.FixtureRequest,
+                tmp_path: pathlib.Path) -> tuple[Settings, dict[str, Any]]:
+    """A copy of the initialised template: the same as a fresh `casegate init --demo`
+    (migrations, signing key, administrator, the seeds' demo), without paying for it again."""
+    home = tmp_path / "home"
+    if backend == "sqlite":
+        template: Template = request.getfixturevalue("sqlite_template")
+        shutil.copytree(template.home, home)
+        url = f"sqlite:///{home / 'casegate.db'}"
+    else:
+        template = request.getfixturevalue("postgres_template")
+        shutil.copytree(template.home, home)
+        server: PostgresServer = request.getfixturevalue("postgres")
+        url = server.create_database(f"t_{uuid.uuid4().hex[:16]}", template=template.database)
+    demo = dict(template.demo)
+    demo["credentials_file"] = str(home / pathlib.Path(demo["credentials_file"]).name)
+    return Settings(home=home, database_url=url), demo
+
+
+@pytest.fixture
+def settings(initialised: tuple[Settings, dict[str, Any]]) -> Settings:
+    return initialised[0]
+
+
+@pytest.fixture
+def demo(initialised: tuple[Settings, dict[str, Any]]) -> dict[str, Any]:
+    """What `casegate init --demo` answered: the seeds' client, operator, case type."""
+    return initialised[1]
 
 
 @pytest.fixture

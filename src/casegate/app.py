@@ -97,5 +97,5 @@ def describe(exc: RequestValidationError) -> str:
     if kind == "extra_forbidden":
         return f"unknown field {where}"
     if kind == "missing":
-        return f"{where} is required"
+        return f"{where or 'the body'} is required"
     return f"{where or 'body'}: {first.get('msg', 'invalid')}"

@@ -69,10 +69,17 @@ class BatchedAudit:
         if not rows:
             return
         try:
-            with self._factory() as session, session.begin():
-                session.execute(insert(AuditEvent), rows)
-        except Exception:  # the audit writer must never take the server down
-            log.exception("audit batch of %d events lost", len(rows))
+            self._write(rows)
+        except Exception:  # one bad row must not lose the batch: retry one by one
+            for row in rows:
+                try:
+                    self._write([row])
+                except Exception:  # the audit writer must never take the server down
+                    log.exception("audit event %s lost", row["event"])
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        with self._factory() as session, session.begin():
+            session.execute(insert(AuditEvent), rows)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

@@ -90,5 +90,7 @@ def write_private(path: Any, text: str) -> None:
     import os
 
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # the mode above only applies to a new file; an existing one keeps its own until now
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from fixtures.factories import CASES_PATH, REVOKE_PATH, SEED_BODY, TOKEN_PATH, bearer, get_token
-from fixtures.served import cli
 
 from casegate.app import create_app
 from casegate.settings import Settings
+from fixtures.factories import CASES_PATH, REVOKE_PATH, SEED_BODY, TOKEN_PATH, bearer, get_token
+from fixtures.served import cli
 
 
 def cli_env(settings: Settings) -> dict[str, str]:

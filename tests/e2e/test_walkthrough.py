@@ -11,9 +11,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from fixtures.served import Served
 from joserfc import jwt
 from joserfc.jwk import KeySet
+
+from fixtures.served import Served
 
 SEED_BODY = (
     '{"caseTypeID": "Cnow-connectnow-Work-CityServicesRequest", "processID": "pyStartCase", '

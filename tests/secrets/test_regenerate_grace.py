@@ -4,13 +4,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from fixtures.factories import CASES_PATH, SEED_BODY, TOKEN_PATH, bearer, get_token
 from sqlalchemy.orm import Session, sessionmaker
 
 from casegate.clients import service
 from casegate.errors import Invalid
 from casegate.settings import Settings
 from casegate.storage.db import transaction
+from fixtures.factories import CASES_PATH, SEED_BODY, TOKEN_PATH, bearer, get_token
 
 FORM = {"grant_type": "client_credentials"}
 

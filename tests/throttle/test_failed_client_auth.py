@@ -3,6 +3,7 @@
 from typing import Any
 
 from fastapi.testclient import TestClient
+
 from fixtures.factories import TOKEN_PATH
 
 FORM = {"grant_type": "client_credentials"}

@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import re
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _no_control(value: str) -> str:
+    # names and IDs never hold control characters; PostgreSQL text cannot even hold NUL
+    if CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_no_control)]
 
 
 class CreateCase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    caseTypeID: str = Field(min_length=1, max_length=200)
-    processID: str = Field("pyStartCase", min_length=1, max_length=200)
-    parentCaseID: str | None = Field(None, max_length=260)
+    caseTypeID: Name = Field(min_length=1, max_length=200)
+    processID: Name = Field("pyStartCase", min_length=1, max_length=200)
+    parentCaseID: Name | None = Field(None, max_length=260)
     content: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("content")
+    @classmethod
+    def _interoperable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Python's JSON reader takes NaN, Infinity and unpaired surrogates; RFC 8259 §6 and
+        RFC 7493 §2.1 do not, and neither can PostgreSQL store nor the answer carry them."""
+        try:
+            json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+        except ValueError:  # UnicodeEncodeError is one
+            raise ValueError("content must be JSON without NaN, Infinity or unpaired "
+                             "surrogates") from None
+        return value

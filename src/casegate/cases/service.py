@@ -52,7 +52,8 @@ def create(session: Session, principal: Principal, body: CreateCase) -> Case:
 
 
 def get(session: Session, case_id: str) -> Case:
-    case = session.get(Case, case_id)
+    # no stored ID holds NUL, and PostgreSQL refuses it in a query
+    case = None if "\x00" in case_id else session.get(Case, case_id)
     if case is None:
         raise ApiError(404, "no such case")
     return case

@@ -12,6 +12,7 @@ from casegate.cli import context
 from casegate.cli.output import emit, errors, say
 from casegate.clients import service
 from casegate.clients.service import GRANT_TYPES
+from casegate.errors import CasegateError
 from casegate.settings import Settings
 from casegate.storage.models import ClientRegistration
 
@@ -23,11 +24,25 @@ CredentialsFile = Annotated[Path | None, typer.Option(
     "--credentials-file", help="Also write the credentials file (.txt) here.")]
 
 
+def _write(path: Path, text: str) -> None:
+    """Called inside the transaction: a file that cannot be written rolls the change back,
+    rather than leaving a new secret that nobody was ever shown."""
+    try:
+        write_private(path, text)
+    except OSError as exc:
+        raise CasegateError(f"cannot write {path}: {exc.strerror}") from exc
+
+
+def _save(client: ClientRegistration, secret: str, credentials_file: Path | None,
+          cfg: Settings) -> None:
+    if credentials_file is not None:
+        _write(credentials_file, service.credentials_file(client, secret, cfg.base_url))
+
+
 def _shown_once(client: ClientRegistration, secret: str, as_json: bool,
                 credentials_file: Path | None, cfg: Settings) -> None:
     data = service.describe(client, cfg.base_url) | {"client_secret": secret}
     if credentials_file is not None:
-        write_private(credentials_file, service.credentials_file(client, secret, cfg.base_url))
         data["credentials_file"] = str(credentials_file)
     emit(data, as_json)
     if not as_json:
@@ -57,6 +72,7 @@ def create(
             client, secret = service.create(
                 session, cfg.hmac_key(), name=name, grants=grant or ["client_credentials"],
                 operator_id=operator, lifetime=lifetime, scopes=scope, application=application)
+            _save(client, secret, credentials_file, cfg)
         _shown_once(client, secret, as_json, credentials_file, cfg)
 
 
@@ -99,6 +115,7 @@ def regenerate_secret(
         with context.database(cfg) as session:
             secret = service.regenerate_secret(session, cfg.hmac_key(), client_id, grace=grace)
             client = service.get(session, client_id)
+            _save(client, secret, credentials_file, cfg)
         _shown_once(client, secret, as_json, credentials_file, cfg)
 
 
@@ -119,10 +136,11 @@ def credentials(
         with context.database(cfg) as session:
             secret = service.regenerate_secret(session, cfg.hmac_key(), client_id)
             text = service.credentials_file(service.get(session, client_id), secret, cfg.base_url)
+            if output is not None:
+                _write(output, text)
         if output is None:
             typer.echo(text, nl=False)
         else:
-            write_private(output, text)
             say(f"wrote {output}")
 
 
@@ -178,4 +196,5 @@ def save_as(client_id: str,
         cfg = context.settings()
         with context.database(cfg) as session:
             client, secret = service.save_as(session, cfg.hmac_key(), client_id, name)
+            _save(client, secret, credentials_file, cfg)
         _shown_once(client, secret, as_json, credentials_file, cfg)

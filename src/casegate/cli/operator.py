@@ -40,7 +40,10 @@ def create(
             operator = operators.create_operator(
                 session, operator_id, "service" if service else "person", access_group,
                 name=name, password=password)
-            emit(describe(operator), as_json)
+            session.flush()  # column defaults (enabled) are filled in by the INSERT
+            data = describe(operator)
+        # acknowledged only once committed
+        emit(data, as_json)
 
 
 @app.command("list")
@@ -62,7 +65,8 @@ def disable(operator_id: str, as_json: Json = False) -> None:
     with errors():
         cfg = context.settings()
         with context.database(cfg) as session:
-            emit(describe(operators.set_enabled(session, operator_id, False)), as_json)
+            data = describe(operators.set_enabled(session, operator_id, False))
+        emit(data, as_json)
 
 
 @app.command("enable")
@@ -71,4 +75,5 @@ def enable(operator_id: str, as_json: Json = False) -> None:
     with errors():
         cfg = context.settings()
         with context.database(cfg) as session:
-            emit(describe(operators.set_enabled(session, operator_id, True)), as_json)
+            data = describe(operators.set_enabled(session, operator_id, True))
+        emit(data, as_json)

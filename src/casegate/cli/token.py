@@ -33,8 +33,12 @@ Json = Annotated[bool, typer.Option("--json", help="Print the JSON answer.")]
 
 
 def read_credentials(path: Path) -> dict[str, str]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {path}: {exc.strerror}") from exc
     fields: dict[str, str] = {}
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         name, sep, value = line.partition(":")
         if sep:
             fields[name.strip().lower()] = value.strip()
@@ -57,7 +61,10 @@ def _client(credentials_file: Path | None, client_id: str | None, secret: str | 
 def _verify(cacert: Path | None, insecure: bool) -> bool | ssl.SSLContext:
     if insecure:
         return False
-    return ssl.create_default_context(cafile=str(cacert)) if cacert else True
+    try:
+        return ssl.create_default_context(cafile=str(cacert)) if cacert else True
+    except OSError as exc:  # a missing file, or not a PEM certificate (ssl.SSLError)
+        raise typer.BadParameter(f"cannot read {cacert}: {exc.strerror or exc}") from exc
 
 
 def _post(url: str, data: dict[str, str], auth: tuple[str, str],

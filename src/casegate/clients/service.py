@@ -21,7 +21,8 @@ MAX_GRACE = 7 * 24 * 3600
 
 def check_lifetime(value: object) -> int:
     """A positive whole number of seconds, as Pega's form asks (bool is no number)."""
-    if isinstance(value, str) and value.strip().isdigit():
+    # ASCII only: str.isdigit() also passes "²" (which int() refuses) and "٣" (which it takes)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise Invalid("lifetime", "the token lifetime must be a positive whole number of seconds")

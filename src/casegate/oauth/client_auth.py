@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from casegate import crypto
 from casegate.oauth.errors import InvalidClientError, oauth_error
-from casegate.oauth.requests import FormRequest
+from casegate.oauth.requests import FormRequest, has_control
 from casegate.storage.models import AccessGroup, ClientRegistration, Operator
 
 # compared against when the client ID is unknown, so timing does not tell which IDs exist
@@ -72,7 +72,10 @@ def _basic(header: str) -> tuple[str, str]:
     if not sep or not client_id or not secret:
         raise InvalidClientError(description="malformed Basic credentials")
     # RFC 6749 §2.3.1: both are form-urlencoded before Basic encoding
-    return unquote_plus(client_id), unquote_plus(secret)
+    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    if has_control(client_id) or has_control(secret):
+        raise InvalidClientError(description="malformed Basic credentials")
+    return client_id, secret
 
 
 def secret_matches(client: ClientRegistration | None, hmac_key: bytes, secret: str) -> bool:

@@ -43,8 +43,15 @@ PUBLIC = {
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
+# RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E only
+DESCRIPTION_CHARS = frozenset(map(chr, range(0x20, 0x7F))) - {'"', "\\"}
+
+
 def oauth_error(error: str, description: str, status: int = 400) -> OAuth2Error:
     """An error casegate raises itself (authlib's classes cover the rest)."""
+    # a description may echo the caller's input (a scope); authlib raises ValueError on any
+    # character §5.2 forbids, which would turn a plain 400 into a 500
+    description = "".join(c if c in DESCRIPTION_CHARS else "?" for c in description)
     exc = OAuth2Error(description=description, status_code=status)
     exc.error = error
     return exc

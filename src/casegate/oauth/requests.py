@@ -20,6 +20,9 @@ KNOWN = frozenset({
     "redirect_uri", "code_verifier", "refresh_token", "username", "password", "assertion",
     "client_assertion", "client_assertion_type", "state", "nonce", "resource", "audience",
 })
+# RFC 6749 Appendix A: no parameter syntax admits %x00-08, %x0A-1F or %x7F (and PostgreSQL
+# text cannot hold NUL, so one would otherwise fail deep in a query)
+CONTROL = frozenset(map(chr, [*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F]))
 NEVER_IN_QUERY = ("client_secret", "password", "assertion", "code", "refresh_token", "token")
 
 
@@ -64,6 +67,8 @@ def parse_form(body: bytes) -> dict[str, str]:
                           max_num_fields=MAX_FIELDS)
     except (UnicodeDecodeError, ValueError) as exc:
         raise oauth_error("invalid_request", "the body is not a valid form") from exc
+    if any(has_control(name) or has_control(value) for name, value in pairs):
+        raise oauth_error("invalid_request", "the body has control characters")
     form: dict[str, Any] = {}
     for name, value in pairs:
         if name in form:
@@ -71,3 +76,7 @@ def parse_form(body: bytes) -> dict[str, str]:
             raise oauth_error("invalid_request", f"{shown} is repeated")
         form[name] = value
     return form
+
+
+def has_control(text: str) -> bool:
+    return not CONTROL.isdisjoint(text)

@@ -27,12 +27,12 @@ def bearer_token(request: Request) -> str:
     if "access_token" in request.query_params:
         raise ApiError(400, "send the access token in the Authorization header, not the URL",
                        _challenge("invalid_request", "token in query string"))
-    header = request.headers.get("authorization")
-    if not header:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    # RFC 6750 §3.1: no credentials, or another scheme (Basic…), gets no error code
+    if scheme.lower() != "bearer":
         raise ApiError(401, "an access token is required", {"WWW-Authenticate": REALM})
-    scheme, _, token = header.partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token or " " in token:
+    if not token or " " in token:
         raise ApiError(401, "the access token is invalid",
                        _challenge("invalid_token", "malformed Authorization header"))
     return token

@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from casegate.cases.errors import IDS
+
 log = logging.getLogger("casegate.web")
+API_PREFIX = "/prweb/api/"
+TOO_LARGE = ("invalid_request", "the request body is too large")  # RFC 6749 §5.2 has no better code
 
 
 class BodyTooLarge(Exception):
     pass
 
 
-def _json(status: int, body: dict[str, str]) -> tuple[Message, Message]:
+def _error(path: str, status: int, error: str, description: str) -> dict[str, Any]:
+    """The Pega API answers its own envelope (DESIGN), every other surface RFC 6749 §5.2's."""
+    if path.startswith(API_PREFIX):
+        return {"pxObjClass": "Pega-API",
+                "errors": [{"ID": IDS.get(status, "Pega_API_Error"), "message": description}]}
+    return {"error": error, "error_description": description}
+
+
+def _json(status: int, body: dict[str, Any]) -> tuple[Message, Message]:
     data = json.dumps(body).encode()
     start: Message = {"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
@@ -45,7 +58,7 @@ class Guard:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            await self._answer(send, 413, "request_too_large", "the request body is too large")
+            await self._answer(scope, send, 413, *TOO_LARGE)
             return
         started = False
         received = 0
@@ -70,14 +83,15 @@ class Guard:
             await self.app(scope, limited_receive, guarded_send)
         except BodyTooLarge:
             if not started:
-                await self._answer(send, 413, "request_too_large", "the request body is too large")
+                await self._answer(scope, send, 413, *TOO_LARGE)
         except Exception:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if not started:
-                await self._answer(send, 500, "server_error", "the server could not answer")
+                await self._answer(scope, send, 500, "server_error", "the server could not answer")
 
-    async def _answer(self, send: Send, status: int, error: str, description: str) -> None:
-        start, body = _json(status, {"error": error, "error_description": description})
+    async def _answer(self, scope: Scope, send: Send, status: int, error: str,
+                      description: str) -> None:
+        start, body = _json(status, _error(scope.get("path", ""), status, error, description))
         start["headers"] = start["headers"] + self.headers
         await send(start)
         await send(body)

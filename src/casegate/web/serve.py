@@ -39,6 +39,11 @@ def prepare_tls(settings: Settings, say: Callable[[str], None]) -> Settings:
             "Use this only behind a TLS-terminating proxy on the same host.")
         return settings
     if settings.cert_file and settings.key_file:
+        try:  # load them here, so a bad file is a message and not a traceback in each worker
+            tls.server_context(settings.cert_file, settings.key_file)
+        except OSError as exc:  # ssl.SSLError is one
+            raise SystemExit(f"casegate: cannot use --cert {settings.cert_file} with --key "
+                             f"{settings.key_file}: {exc.strerror or exc}") from None
         return settings
     if settings.cert_file or settings.key_file:
         raise SystemExit("casegate: --cert and --key go together")
