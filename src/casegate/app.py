@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from casegate.audit import BatchedAudit
-from casegate.cases import routes_v1
+from casegate.cases import routes_v1, routes_v2
 from casegate.cases.errors import ApiError, api_error_response, envelope
 from casegate.oauth import routes as oauth_routes
 from casegate.oauth.grants import GRANTS
@@ -57,6 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.runtime = runtime
     app.include_router(oauth_routes.router)
     app.include_router(routes_v1.router)
+    app.include_router(routes_v2.router)
     app.include_router(health.router)
     install_error_handlers(app)
     app.add_middleware(Guard, max_body=settings.max_body_bytes, https=not settings.http)

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casegate.access import operators
-from casegate.access.privileges import ALL
+from casegate.access import groups, operators
+from casegate.cases import case_types
 from casegate.clients import service as clients
 from casegate.oauth import keys, metadata
 from casegate.settings import Settings
@@ -47,7 +47,8 @@ def _initial_records(session: Session, settings: Settings) -> dict[str, Any]:
     if session.scalar(select(SigningKey.kid).limit(1)) is None:
         result["signing_key"] = keys.create_key(session, settings.signing_alg).kid
     if session.get(Operator, ADMIN) is None:
-        operators.create_group(session, ADMIN_GROUP, list(ALL), [])
+        groups.ensure_pega_api_role(session)
+        groups.create_group(session, ADMIN_GROUP, [groups.PEGA_API_ROLE], [])
         password = secrets.token_urlsafe(18)
         operators.create_operator(session, ADMIN, "person", ADMIN_GROUP,
                                   name="Administrator", password=password)
@@ -65,9 +66,10 @@ def _demo(session: Session, settings: Settings) -> dict[str, Any]:
                 "credentials_file": str((settings.home / DEMO_CREDENTIALS).resolve()),
                 **_endpoints(base)}
     if session.get(CaseType, DEMO_CASE_TYPE) is None:
-        session.add(CaseType(id=DEMO_CASE_TYPE, name="City services request", prefix="REQ",
-                             class_group="Cnow-connectnow-Work", next_number=1001))
-    operators.create_group(session, DEMO_GROUP, list(ALL), ["cases", "casetypes"])
+        case_types.create(session, DEMO_CASE_TYPE, "REQ", name="City services request",
+                          first_number=1001)
+    groups.ensure_pega_api_role(session)
+    groups.create_group(session, DEMO_GROUP, [groups.PEGA_API_ROLE], groups.API_SCOPES)
     operators.create_operator(session, DEMO_OPERATOR, "service", DEMO_GROUP,
                               name="City services API client")
     client, secret = clients.create(session, settings.hmac_key(), name=DEMO_CLIENT,

@@ -15,18 +15,6 @@ KINDS = ("person", "service")
 MAX_PASSWORD = 1024
 
 
-def create_group(session: Session, name: str, privileges: list[str], scopes: list[str],
-                 actor: str = "") -> AccessGroup:
-    if not name.strip():
-        raise Invalid("name", "an access group needs a name")
-    if session.get(AccessGroup, name) is not None:
-        raise Conflict(f"access group {name!r} already exists")
-    group = AccessGroup(name=name, privileges=privileges, scopes=scopes)
-    session.add(group)
-    audit.record(session, "accessgroup.created", actor=actor, subject=name)
-    return group
-
-
 def create_operator(session: Session, operator_id: str, kind: str, access_group: str,
                     name: str = "", password: str | None = None, actor: str = "") -> Operator:
     if not operator_id.strip() or len(operator_id) > 128:

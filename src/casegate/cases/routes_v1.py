@@ -1,34 +1,80 @@
-"""Pega API v1: /prweb/api/v1/cases."""
+"""Pega API v1: /prweb/api/v1/cases and /casetypes."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 
-from casegate.access.privileges import CREATE_CASE, GET_CASES, authorize
-from casegate.cases import service
-from casegate.cases.schemas import CreateCase
+from casegate.access.privileges import CREATE_CASE, GET_CASE_TYPES, GET_CASES, grants, require
+from casegate.cases import case_types, service
+from casegate.cases.schemas import CreateCase, UpdateCase
 from casegate.storage.db import transaction
-from casegate.web.deps import CurrentPrincipal, CurrentRuntime
+from casegate.web.deps import CurrentPrincipal, CurrentRuntime, require_scope
 
 router = APIRouter(prefix="/prweb/api/v1", tags=["Pega API v1"])
 
 
-@router.post("/cases", status_code=201, summary="Create a case")
+@router.post("/cases", status_code=201, summary="Create a case (pxCreateCase)")
 def create_case(body: CreateCase, principal: CurrentPrincipal, rt: CurrentRuntime) -> JSONResponse:
-    authorize(principal, CREATE_CASE)
+    require_scope(principal, "cases")
     with transaction(rt.factory) as session:
-        case = service.create(session, principal, body)
+        case = service.create(session, principal, grants(session, principal.group), body)
         answer: dict[str, Any] = service.created_answer(case)
         tag = service.etag(case)
     return JSONResponse(answer, status_code=201, headers={"ETag": tag})
 
 
-@router.get("/cases/{case_id}", summary="Get a case")
-def get_case(case_id: str, principal: CurrentPrincipal, rt: CurrentRuntime) -> JSONResponse:
-    authorize(principal, GET_CASES)
+@router.get("/cases", summary="List the cases the operator may see (pxGetCases)")
+def list_cases(
+    principal: CurrentPrincipal, rt: CurrentRuntime,
+    caseTypeID: Annotated[str | None, Query(max_length=200)] = None,  # noqa: N803 (Pega's name)
+    status: Annotated[str | None, Query(max_length=64)] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    pageSize: Annotated[int, Query(ge=1, le=500)] = 50,  # noqa: N803 (Pega's name)
+) -> JSONResponse:
+    require_scope(principal, "cases")
     with rt.factory() as session:
-        case = service.get(session, case_id)
+        access = grants(session, principal.group)
+        require(access, principal.operator.id, principal.group.name, GET_CASES)
+        rows, total = service.list_cases(session, principal, access, caseTypeID, status,
+                                         page, pageSize)
+        cases = [service.summary(case) for case in rows]
+    return JSONResponse({"cases": cases, "page": page, "pageSize": pageSize, "total": total,
+                         "hasMore": page * pageSize < total})
+
+
+@router.get("/cases/{case_id}", summary="Get a case (pxGetCases)")
+def get_case(case_id: str, principal: CurrentPrincipal, rt: CurrentRuntime) -> JSONResponse:
+    require_scope(principal, "cases")
+    with rt.factory() as session:
+        case = service.visible(session, principal, grants(session, principal.group), case_id,
+                               GET_CASES)
         return JSONResponse(service.case_answer(case), headers={"ETag": service.etag(case)})
+
+
+@router.put("/cases/{case_id}", status_code=204, summary="Update a case (pxUpdateCase)",
+            responses={412: {"description": "stale ETag"}, 428: {"description": "no If-Match"}})
+def update_case(case_id: str, body: UpdateCase, principal: CurrentPrincipal,
+                rt: CurrentRuntime,
+                if_match: Annotated[str | None, Header(max_length=64)] = None) -> Response:
+    require_scope(principal, "cases")
+    with transaction(rt.factory) as session:
+        case = service.update_case(session, principal, grants(session, principal.group),
+                                   case_id, if_match, body)
+        tag = service.etag(case)
+    return Response(status_code=204, headers={"ETag": tag})
+
+
+@router.get("/casetypes", summary="The case types the operator may create (pxGetCaseTypes)")
+def list_case_types(principal: CurrentPrincipal, rt: CurrentRuntime) -> JSONResponse:
+    require_scope(principal, "casetypes")
+    with rt.factory() as session:
+        access = grants(session, principal.group)
+        require(access, principal.operator.id, principal.group.name, GET_CASE_TYPES)
+        listed = [{"ID": ct.id, "name": ct.name, "CanCreate": True,
+                   "startingProcesses": [{"ID": p, "name": p, "requiresFieldsToCreate": False}
+                                         for p in ct.processes]}
+                  for ct in case_types.list_all(session) if access.can(CREATE_CASE, ct.id)]
+    return JSONResponse({"caseTypes": listed})

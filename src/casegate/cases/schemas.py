@@ -6,7 +6,7 @@ import json
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -21,22 +21,32 @@ def _no_control(value: str) -> str:
 Name = Annotated[str, AfterValidator(_no_control)]
 
 
+def _interoperable(value: dict[str, Any]) -> dict[str, Any]:
+    """Python's JSON reader takes NaN, Infinity and unpaired surrogates; RFC 8259 §6 and
+    RFC 7493 §2.1 do not, and neither can PostgreSQL store nor the answer carry them."""
+    try:
+        json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except ValueError:  # UnicodeEncodeError is one
+        raise ValueError("content must be JSON without NaN, Infinity or unpaired "
+                         "surrogates") from None
+    return value
+
+
+Content = Annotated[dict[str, Any], AfterValidator(_interoperable)]
+
+
 class CreateCase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     caseTypeID: Name = Field(min_length=1, max_length=200)
     processID: Name = Field("pyStartCase", min_length=1, max_length=200)
     parentCaseID: Name | None = Field(None, max_length=260)
-    content: dict[str, Any] = Field(default_factory=dict)
+    content: Content = Field(default_factory=dict)
 
-    @field_validator("content")
-    @classmethod
-    def _interoperable(cls, value: dict[str, Any]) -> dict[str, Any]:
-        """Python's JSON reader takes NaN, Infinity and unpaired surrogates; RFC 8259 §6 and
-        RFC 7493 §2.1 do not, and neither can PostgreSQL store nor the answer carry them."""
-        try:
-            json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
-        except ValueError:  # UnicodeEncodeError is one
-            raise ValueError("content must be JSON without NaN, Infinity or unpaired "
-                             "surrogates") from None
-        return value
+
+class UpdateCase(BaseModel):
+    """PUT /cases/{ID}: the content properties to set (merged into the case's content)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: Content

@@ -1,25 +1,35 @@
-"""Cases: create and read; business IDs from a per-case-type sequence."""
+"""Cases: create, read, list and update, as the token's operator may; IDs per case type."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from casegate import audit
+from casegate.access.privileges import (
+    CREATE_CASE,
+    GET_CASES,
+    UPDATE_CASE,
+    Grants,
+    require,
+)
+from casegate.cases import case_types
 from casegate.cases.errors import ApiError
-from casegate.cases.schemas import CreateCase
+from casegate.cases.schemas import CreateCase, UpdateCase
 from casegate.oauth.bearer import Principal
 from casegate.storage.models import Case, CaseType
 
 OBJ_CLASS = "Pega-API-CaseManagement-Case"
+NOT_FOUND = "no such case"  # also for a case the operator may not see: no existence oracle
 
 
 def next_business_id(session: Session, case_type: CaseType) -> str:
     # one atomic UPDATE … RETURNING: the row lock (PostgreSQL) or the write lock (SQLite)
-    # makes concurrent creations take distinct numbers, never reused after a rollback's commit
+    # gives concurrent creations distinct, increasing numbers; a number is never reused
     number = session.execute(
         update(CaseType)
         .where(CaseType.id == case_type.id)
@@ -29,14 +39,23 @@ def next_business_id(session: Session, case_type: CaseType) -> str:
     return f"{case_type.prefix}-{number}"
 
 
-def create(session: Session, principal: Principal, body: CreateCase) -> Case:
+def _check_content(case_type: CaseType, content: dict[str, Any]) -> None:
+    problem = case_types.content_error(case_type, content)
+    if problem is not None:
+        raise ApiError(400, problem)
+
+
+def create(session: Session, principal: Principal, grants: Grants, body: CreateCase) -> Case:
     case_type = session.get(CaseType, body.caseTypeID)
     if case_type is None:
-        raise ApiError(400, f"unknown case type {body.caseTypeID[:200]}")
+        raise ApiError(400, f"caseTypeID: unknown case type {body.caseTypeID[:200]}")
+    require(grants, principal.operator.id, principal.group.name, CREATE_CASE, case_type.id)
     if body.processID not in case_type.processes:
-        raise ApiError(400, f"process {body.processID[:200]} cannot start {case_type.id}")
-    if body.parentCaseID is not None and session.get(Case, body.parentCaseID) is None:
-        raise ApiError(400, "parentCaseID names no case")
+        raise ApiError(400, f"processID: {body.processID[:200]} cannot start {case_type.id}")
+    if body.parentCaseID is not None:
+        visible(session, principal, grants, body.parentCaseID, GET_CASES,
+                missing="parentCaseID: no such case")
+    _check_content(case_type, body.content)
     business_id = next_business_id(session, case_type)
     operator = principal.operator.id
     case = Case(
@@ -51,12 +70,75 @@ def create(session: Session, principal: Principal, body: CreateCase) -> Case:
     return case
 
 
-def get(session: Session, case_id: str) -> Case:
+def visible(session: Session, principal: Principal, grants: Grants, case_id: str,
+            privilege: str, missing: str = NOT_FOUND) -> Case:
+    """The case, if the operator may reach it with the privilege; else 404 (never 403)."""
     # no stored ID holds NUL, and PostgreSQL refuses it in a query
     case = None if "\x00" in case_id else session.get(Case, case_id)
-    if case is None:
-        raise ApiError(404, "no such case")
+    if case is None or not grants.can(privilege, case.case_type):
+        raise ApiError(404 if missing == NOT_FOUND else 400, missing)
+    if not grants.reads_all(privilege, case.case_type) and case.created_by != principal.operator.id:
+        raise ApiError(404 if missing == NOT_FOUND else 400, missing)
     return case
+
+
+def readable_filter(session: Session, principal: Principal, grants: Grants) -> ColumnElement[bool]:
+    """Which cases pxGetCases reaches: every case of some types, the operator's own of others."""
+    all_of: list[str] = []
+    own_of: list[str] = []
+    for case_type in session.scalars(select(CaseType.id)):
+        if grants.can(GET_CASES, case_type):
+            (all_of if grants.reads_all(GET_CASES, case_type) else own_of).append(case_type)
+    clauses: list[ColumnElement[bool]] = [Case.case_type.in_(all_of)] if all_of else []
+    if own_of:
+        clauses.append(and_(Case.case_type.in_(own_of),
+                            Case.created_by == principal.operator.id))
+    return or_(*clauses) if clauses else false()
+
+
+def list_cases(session: Session, principal: Principal, grants: Grants,
+               case_type: str | None, status: str | None, page: int,
+               page_size: int) -> tuple[list[Case], int]:
+    query = select(Case).where(readable_filter(session, principal, grants))
+    if case_type:
+        query = query.where(Case.case_type == case_type)
+    if status:
+        query = query.where(Case.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Case.created_at.desc(), Case.id.desc())
+                           .offset((page - 1) * page_size).limit(page_size))
+    return list(rows), total
+
+
+def update_case(session: Session, principal: Principal, grants: Grants, case_id: str,
+                if_match: str | None, body: UpdateCase) -> Case:
+    case = visible(session, principal, grants, case_id, UPDATE_CASE)
+    if not if_match:
+        raise ApiError(428, "send If-Match with the case's ETag to update it")
+    if if_match.strip().removeprefix("W/") != etag(case):
+        raise ApiError(412, "the case has changed since its ETag was read")
+    content = {**case.content, **body.content}
+    _check_content(session.get_one(CaseType, case.case_type), content)
+    # the version in the WHERE makes a concurrent update lose cleanly instead of overwriting
+    changed = session.execute(
+        update(Case).where(Case.id == case.id, Case.version == case.version)
+        .values(content=content, version=case.version + 1, updated_by=principal.operator.id,
+                updated_at=time.time())
+    ).rowcount  # type: ignore[attr-defined]
+    if changed != 1:
+        raise ApiError(412, "the case has changed since its ETag was read")
+    audit.record(session, "case.updated", actor=principal.operator.id, subject=case.id,
+                 client_id=principal.client_id, version=case.version + 1)
+    session.expire(case)
+    return session.get_one(Case, case_id)
+
+
+def etag(case: Case) -> str:
+    return f'"{case.version}"'
+
+
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def created_answer(case: Case) -> dict[str, Any]:
@@ -68,11 +150,7 @@ def created_answer(case: Case) -> dict[str, Any]:
     }
 
 
-def _iso(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def case_answer(case: Case) -> dict[str, Any]:
+def summary(case: Case) -> dict[str, Any]:
     return {
         "ID": case.id,
         "caseTypeID": case.case_type,
@@ -83,10 +161,14 @@ def case_answer(case: Case) -> dict[str, Any]:
         "createdBy": case.created_by,
         "lastUpdateTime": _iso(case.updated_at),
         "lastUpdatedBy": case.updated_by,
-        "content": case.content,
-        "pxObjClass": OBJ_CLASS,
     }
 
 
-def etag(case: Case) -> str:
-    return f'"{case.version}"'
+def case_answer(case: Case) -> dict[str, Any]:
+    return {**summary(case), "content": case.content, "pxObjClass": OBJ_CLASS}
+
+
+def case_info(case: Case, case_type: CaseType) -> dict[str, Any]:
+    """DX API v2's data.caseInfo."""
+    return {**summary(case), "caseTypeName": case_type.name, "owner": case.created_by,
+            "urgency": "10", "stageLabel": "Create", "content": case.content}

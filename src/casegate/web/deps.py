@@ -51,5 +51,12 @@ def principal(token: Annotated[str, Depends(bearer_token)],
                        _challenge("invalid_token", "the access token is invalid")) from exc
 
 
+def require_scope(principal: bearer.Principal, scope: str) -> None:
+    """RFC 6750 §3.1: a valid token without the scope the call needs is 403 insufficient_scope."""
+    if scope not in principal.scope:
+        raise ApiError(403, f"the access token lacks the scope {scope}", {
+            "WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="{scope}"'})
+
+
 CurrentPrincipal = Annotated[bearer.Principal, Depends(principal)]
 CurrentRuntime = Annotated[Runtime, Depends(runtime)]

@@ -5,7 +5,7 @@ from casegate.storage.models.base import Base
 from casegate.storage.models.case import Case, CaseType
 from casegate.storage.models.client import ClientRegistration
 from casegate.storage.models.key import SigningKey
-from casegate.storage.models.operator import AccessGroup, Operator
+from casegate.storage.models.operator import AccessGroup, Operator, Role
 from casegate.storage.models.throttle import FailureCount
 from casegate.storage.models.token import RevokedToken
 
@@ -19,5 +19,6 @@ __all__ = [
     "FailureCount",
     "Operator",
     "RevokedToken",
+    "Role",
     "SigningKey",
 ]

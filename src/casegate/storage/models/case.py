@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casegate.storage.models.base import Base, now
@@ -17,6 +17,8 @@ class CaseType(Base):
     class_group: Mapped[str] = mapped_column(String(200))
     next_number: Mapped[int] = mapped_column(default=1)
     processes: Mapped[list[str]] = mapped_column(default=lambda: ["pyStartCase"])
+    # optional JSON Schema (draft 2020-12) that a case's content must satisfy
+    json_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[float] = mapped_column(default=now)
 
 

@@ -6,13 +6,26 @@ from sqlalchemy.orm import Mapped, mapped_column
 from casegate.storage.models.base import Base, now
 
 
+class Role(Base):
+    """Privileges on case types, as Pega's access roles grant them."""
+
+    __tablename__ = "roles"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    privileges: Mapped[list[str]] = mapped_column(default=list)
+    case_types: Mapped[list[str]] = mapped_column(default=list)  # class names, or ["*"]
+    # pxGetCases / pxUpdateCase reach every case of those types, or only the operator's own
+    read_all: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[float] = mapped_column(default=now)
+
+
 class AccessGroup(Base):
-    """What its operators may do: privileges, and the scopes their tokens may carry."""
+    """What its operators may do: roles, and the scopes their tokens may carry."""
 
     __tablename__ = "access_groups"
 
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
-    privileges: Mapped[list[str]] = mapped_column(default=list)
+    roles: Mapped[list[str]] = mapped_column(default=list)
     scopes: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[float] = mapped_column(default=now)
 

@@ -1,0 +1,85 @@
+"""Roles and access groups: which privileges on which case types, and which scopes."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casegate import audit
+from casegate.access.privileges import ALL
+from casegate.errors import Conflict, Invalid, NotFound
+from casegate.storage.models import AccessGroup, CaseType, Role
+
+ANY_CASE_TYPE = "*"
+PEGA_API_ROLE = "PegaRULES:PegaAPI"
+# the scopes of the case API: what a token needs to call it (see access.privileges)
+API_SCOPES = ["cases", "casetypes"]
+
+
+def _name(field: str, value: str) -> str:
+    value = value.strip()
+    if not value or len(value) > 128 or not value.isprintable():
+        raise Invalid(field, "a name is 1 to 128 printable characters")
+    return value
+
+
+def create_role(session: Session, name: str, privileges: list[str], case_types: list[str],
+                read_all: bool = True, actor: str = "") -> Role:
+    name = _name("role", name)
+    if session.get(Role, name) is not None:
+        raise Conflict(f"role {name!r} already exists")
+    unknown = [p for p in privileges if p not in ALL]
+    if unknown or not privileges:
+        raise Invalid("privilege", f"privileges are some of {', '.join(ALL)}")
+    case_types = list(dict.fromkeys(case_types or [ANY_CASE_TYPE]))
+    for case_type in case_types:
+        if case_type != ANY_CASE_TYPE and session.get(CaseType, case_type) is None:
+            raise NotFound("case type", case_type)
+    role = Role(name=name, privileges=list(dict.fromkeys(privileges)), case_types=case_types,
+                read_all=read_all)
+    session.add(role)
+    audit.record(session, "role.created", actor=actor, subject=name)
+    return role
+
+
+def ensure_pega_api_role(session: Session) -> Role:
+    """Every privilege on every case type, as Pega's PegaRULES:PegaAPI role."""
+    role = session.get(Role, PEGA_API_ROLE)
+    if role is None:
+        role = create_role(session, PEGA_API_ROLE, list(ALL), [ANY_CASE_TYPE])
+    return role
+
+
+def create_group(session: Session, name: str, roles: list[str], scopes: list[str] | None = None,
+                 actor: str = "") -> AccessGroup:
+    name = _name("access group", name)
+    if session.get(AccessGroup, name) is not None:
+        raise Conflict(f"access group {name!r} already exists")
+    for role in roles:
+        if session.get(Role, role) is None:
+            raise NotFound("role", role)
+    scopes = API_SCOPES if scopes is None else scopes
+    for scope in scopes:
+        # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+        if not scope or any(c in ' "\\' or not 0x21 <= ord(c) <= 0x7E for c in scope):
+            raise Invalid("scope", f"{scope!r} is not a valid scope name")
+    group = AccessGroup(name=name, roles=list(dict.fromkeys(roles)),
+                        scopes=list(dict.fromkeys(scopes)))
+    session.add(group)
+    audit.record(session, "accessgroup.created", actor=actor, subject=name)
+    return group
+
+
+def get_group(session: Session, name: str) -> AccessGroup:
+    group = session.get(AccessGroup, name)
+    if group is None:
+        raise NotFound("access group", name)
+    return group
+
+
+def list_groups(session: Session) -> list[AccessGroup]:
+    return list(session.scalars(select(AccessGroup).order_by(AccessGroup.name)))
+
+
+def list_roles(session: Session) -> list[Role]:
+    return list(session.scalars(select(Role).order_by(Role.name)))

@@ -1,0 +1,86 @@
+"""Case types: class names, ID prefixes, starting processes, and a JSON Schema for content."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, cast
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casegate import audit
+from casegate.errors import Conflict, Invalid, NotFound
+from casegate.storage.models import CaseType
+
+CLASS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(-[A-Za-z0-9_]+)+")
+PREFIX = re.compile(r"[A-Z][A-Z0-9]{0,15}")
+
+
+def class_group(class_name: str) -> str:
+    """Pega's work pool: the class name up to and including "-Work"."""
+    head, sep, _ = class_name.partition("-Work-")
+    return head + "-Work" if sep else class_name.rsplit("-", 1)[0]
+
+
+def create(session: Session, class_name: str, prefix: str, name: str = "",
+           processes: list[str] | None = None, json_schema: dict[str, Any] | None = None,
+           first_number: int = 1, actor: str = "") -> CaseType:
+    if not CLASS_NAME.fullmatch(class_name) or len(class_name) > 200:
+        raise Invalid("class", "a class name looks like Org-App-Work-CaseType")
+    if not PREFIX.fullmatch(prefix):
+        raise Invalid("prefix", "an ID prefix is 1 to 16 upper-case letters and digits, "
+                                "starting with a letter")
+    if session.get(CaseType, class_name) is not None:
+        raise Conflict(f"case type {class_name!r} already exists")
+    if json_schema is not None:
+        check_schema(json_schema)
+    if first_number < 1:
+        raise Invalid("first-number", "case numbers start at 1 or more")
+    case_type = CaseType(id=class_name, name=name or class_name.rsplit("-", 1)[-1],
+                         prefix=prefix, class_group=class_group(class_name),
+                         processes=processes or ["pyStartCase"], json_schema=json_schema,
+                         next_number=first_number)
+    session.add(case_type)
+    audit.record(session, "casetype.created", actor=actor, subject=class_name)
+    return case_type
+
+
+def check_schema(json_schema: dict[str, Any]) -> None:
+    try:
+        Draft202012Validator.check_schema(json_schema)
+    except SchemaError as exc:
+        raise Invalid("schema", f"not a valid JSON Schema: {exc.message[:200]}") from exc
+
+
+def content_error(case_type: CaseType, content: dict[str, Any]) -> str | None:
+    """The first way content fails the case type's schema, naming the field; None if fine."""
+    if case_type.json_schema is None:
+        return None
+    error = next(iter(Draft202012Validator(case_type.json_schema).iter_errors(content)), None)
+    return None if error is None else describe(error)
+
+
+def describe(error: ValidationError) -> str:
+    where = ".".join(["content", *map(str, error.absolute_path)])
+    if error.validator == "required":
+        required = cast(list[str], error.validator_value)
+        present = error.instance if isinstance(error.instance, dict) else {}
+        missing = [p for p in required if p not in present]
+        return f"{where}.{missing[0] if missing else ''} is required"
+    if error.validator == "additionalProperties":
+        return f"{where} has a property the case type does not define"
+    # the schema's own words, never the value that was sent
+    return f"{where} fails the case type's rule {error.validator}: {error.validator_value}"[:300]
+
+
+def get(session: Session, class_name: str) -> CaseType:
+    case_type = session.get(CaseType, class_name)
+    if case_type is None:
+        raise NotFound("case type", class_name)
+    return case_type
+
+
+def list_all(session: Session) -> list[CaseType]:
+    return list(session.scalars(select(CaseType).order_by(CaseType.id)))

@@ -1,0 +1,43 @@
+"""DX API v2: /prweb/api/application/v2/cases, answering data.caseInfo with an ETag."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from casegate.access.privileges import GET_CASES, grants
+from casegate.cases import service
+from casegate.cases.schemas import CreateCase
+from casegate.storage.db import transaction
+from casegate.storage.models import CaseType
+from casegate.web.deps import CurrentPrincipal, CurrentRuntime, require_scope
+
+router = APIRouter(prefix="/prweb/api/application/v2", tags=["DX API v2"])
+
+
+@router.post("/cases", status_code=201, summary="Create a case (pxCreateCase)")
+def create_case(body: CreateCase, principal: CurrentPrincipal, rt: CurrentRuntime) -> JSONResponse:
+    require_scope(principal, "cases")
+    with transaction(rt.factory) as session:
+        case = service.create(session, principal, grants(session, principal.group), body)
+        info = service.case_info(case, session.get_one(CaseType, case.case_type))
+        tag = service.etag(case)
+    answer: dict[str, Any] = {
+        "ID": case.id,
+        "nextAssignmentInfo": {"ID": f"ASSIGN-WORKLIST {case.id}!STARTCASE_FLOW",
+                               "className": case.case_type},
+        "data": {"caseInfo": info},
+    }
+    return JSONResponse(answer, status_code=201, headers={"ETag": tag})
+
+
+@router.get("/cases/{case_id}", summary="Get a case (pxGetCases)")
+def get_case(case_id: str, principal: CurrentPrincipal, rt: CurrentRuntime) -> JSONResponse:
+    require_scope(principal, "cases")
+    with rt.factory() as session:
+        case = service.visible(session, principal, grants(session, principal.group), case_id,
+                               GET_CASES)
+        info = service.case_info(case, session.get_one(CaseType, case.case_type))
+        return JSONResponse({"data": {"caseInfo": info}}, headers={"ETag": service.etag(case)})
