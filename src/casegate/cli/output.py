@@ -21,10 +21,22 @@ def emit(data: Any, as_json: bool, human: str | None = None) -> None:
     elif isinstance(data, dict):
         width = max((len(k) for k in data), default=0)
         for key, value in data.items():
-            shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+            shown = (", ".join(map(str, value)) if isinstance(value, list)
+                     else json.dumps(value) if isinstance(value, dict) else value)
             typer.echo(f"{key:<{width}}  {shown}")
     else:
         typer.echo(str(data))
+
+
+def emit_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
+    """A JSON array for scripts; for people, each record as lines with a blank between."""
+    if as_json:
+        emit(rows, True)
+        return
+    for index, row in enumerate(rows):
+        if index:
+            typer.echo("")
+        emit(row, False)
 
 
 def say(message: str) -> None:
