@@ -21,11 +21,17 @@ from casegate.oauth.revocation import RevocationEndpoint
 from casegate.oauth.server import AuthorizationServer
 from casegate.settings import Settings
 from casegate.storage.db import make_engine, session_factory
-from casegate.web import health
+from casegate.web import docs, health
 from casegate.web.middleware import Guard
 from casegate.web.runtime import Runtime
 
 API_PREFIX = "/prweb/api/"
+DESCRIPTION = (
+    "The Pega-style case API that casegate protects. Every call needs an access token "
+    "from the token endpoint (`POST /prweb/PRRestService/oauth2/v1/token`, client "
+    "credentials); use **Authorize** with a client registration's ID and secret. The token's "
+    "operator and its access group decide what each call may do."
+)
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -52,13 +58,14 @@ def create_app(settings: Settings) -> FastAPI:
         runtime.audit.stop()
         runtime.engine.dispose()
 
-    app = FastAPI(title="casegate", version="0.1.0", lifespan=lifespan,
-                  description="OAuth 2.0 authorization server and the Pega-style case API.")
+    app = FastAPI(title="casegate", version="0.1.0", lifespan=lifespan, docs_url=None,
+                  redoc_url=None, description=DESCRIPTION)
     app.state.runtime = runtime
     app.include_router(oauth_routes.router)
     app.include_router(routes_v1.router)
     app.include_router(routes_v2.router)
     app.include_router(health.router)
+    docs.install(app)
     install_error_handlers(app)
     app.add_middleware(Guard, max_body=settings.max_body_bytes, https=not settings.http)
     return app

@@ -23,7 +23,25 @@ from casegate.oauth.requests import FormRequest, read_form
 from casegate.oauth.server import AuthorizationServer
 from casegate.storage.models import AccessGroup
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["OAuth 2.0"])
+CLIENT_AUTH: list[dict[str, list[str]]] = [{"clientBasic": []}, {}]  # Basic, or client_id + client_secret in the form
+
+
+def form_body(fields: dict[str, str], required: list[str]) -> dict[str, object]:
+    """OpenAPI for an application/x-www-form-urlencoded body (read by hand, not by FastAPI)."""
+    properties = {name: {"type": "string", "description": text} for name, text in fields.items()}
+    schema = {"type": "object", "properties": properties, "required": required}
+    return {"requestBody": {"required": True, "content": {
+        "application/x-www-form-urlencoded": {"schema": schema}}}, "security": CLIENT_AUTH}
+
+
+CLIENT_FIELDS = {"client_id": "client_secret_post only", "client_secret": "client_secret_post only"}
+TOKEN_DOC = form_body({"grant_type": "client_credentials",
+                       "scope": "space-separated; default: all the client may have",
+                       **CLIENT_FIELDS}, ["grant_type"])
+TOKEN_ARG_DOC = form_body({"token": "an access token of this client",
+                           "token_type_hint": "optional, ignored when unknown",
+                           **CLIENT_FIELDS}, ["token"])
 
 
 def _server(request: Request) -> AuthorizationServer:
@@ -59,7 +77,8 @@ def claimed_client_id(form: FormRequest | None) -> str:
         return form.form.get("client_id", "")[:128]
 
 
-@router.post(metadata.TOKEN)
+@router.post(metadata.TOKEN, summary="Token endpoint (RFC 6749 §4.4, §5)",
+             openapi_extra=TOKEN_DOC)
 async def token(request: Request) -> Response:
     form = None
     try:
@@ -72,7 +91,7 @@ async def token(request: Request) -> Response:
     return JSONResponse(result.body, status_code=result.status, headers=result.headers)
 
 
-@router.post(metadata.REVOKE)
+@router.post(metadata.REVOKE, summary="Revoke a token (RFC 7009)", openapi_extra=TOKEN_ARG_DOC)
 async def revoke(request: Request) -> Response:
     form = None
     try:
@@ -83,7 +102,8 @@ async def revoke(request: Request) -> Response:
     return Response(status_code=200, headers=NO_STORE)
 
 
-@router.post(metadata.INTROSPECT)
+@router.post(metadata.INTROSPECT, summary="Introspect a token (RFC 7662)",
+             openapi_extra=TOKEN_ARG_DOC)
 async def introspect(request: Request) -> Response:
     form = None
     try:
@@ -94,14 +114,14 @@ async def introspect(request: Request) -> Response:
     return JSONResponse(result.body, headers=NO_STORE)
 
 
-@router.get(metadata.KEYS)
+@router.get(metadata.KEYS, summary="Signing keys (JWKS)")
 def keys(request: Request) -> JSONResponse:
     return JSONResponse(_server(request).keys.jwks(),
                         headers={"Cache-Control": "public, max-age=300"})
 
 
-@router.get("/.well-known/oauth-authorization-server")
-@router.get("/.well-known/openid-configuration")
+@router.get("/.well-known/oauth-authorization-server", summary="Metadata (RFC 8414)")
+@router.get("/.well-known/openid-configuration", include_in_schema=False)
 def server_metadata(request: Request) -> JSONResponse:
     server = _server(request)
     with server.factory() as session:

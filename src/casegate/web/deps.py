@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2
 
 from casegate.cases.errors import ApiError
-from casegate.oauth import bearer
+from casegate.oauth import bearer, metadata
 from casegate.web.runtime import Runtime
 
 REALM = 'Bearer realm="casegate"'
@@ -38,8 +40,19 @@ def bearer_token(request: Request) -> str:
     return token
 
 
+# documents the scheme in /openapi.json (and drives "Authorize" on /docs); the header itself
+# is read by bearer_token, which is stricter than this helper
+oauth2 = OAuth2(
+    flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(
+        tokenUrl=metadata.TOKEN,
+        scopes={"cases": "create, read and update cases", "casetypes": "list case types"})),
+    scheme_name="OAuth2ClientCredentials", auto_error=False,
+    description="Client credentials of a client registration; the token acts as its operator.")
+
+
 def principal(token: Annotated[str, Depends(bearer_token)],
-              rt: Annotated[Runtime, Depends(runtime)]) -> bearer.Principal:
+              rt: Annotated[Runtime, Depends(runtime)],
+              _documented: Annotated[str | None, Security(oauth2)] = None) -> bearer.Principal:
     settings = rt.settings
     try:
         with rt.factory() as session:

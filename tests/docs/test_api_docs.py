@@ -1,0 +1,59 @@
+"""/openapi.json and /docs describe every endpoint with its security scheme."""
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+CASE_PATHS = {
+    ("post", "/prweb/api/v1/cases"), ("get", "/prweb/api/v1/cases"),
+    ("get", "/prweb/api/v1/cases/{case_id}"), ("put", "/prweb/api/v1/cases/{case_id}"),
+    ("get", "/prweb/api/v1/casetypes"),
+    ("post", "/prweb/api/application/v2/cases"),
+    ("get", "/prweb/api/application/v2/cases/{case_id}"),
+}
+
+
+def operations(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(method, path): op for path, item in doc["paths"].items()
+            for method, op in item.items()}
+
+
+def test_every_case_endpoint_requires_oauth2_client_credentials(
+        http: TestClient, demo: dict[str, Any]) -> None:
+    doc = http.get("/openapi.json").json()
+    scheme = doc["components"]["securitySchemes"]["OAuth2ClientCredentials"]
+    assert scheme["type"] == "oauth2"
+    assert scheme["flows"]["clientCredentials"]["tokenUrl"] == \
+        "/prweb/PRRestService/oauth2/v1/token"
+    ops = operations(doc)
+    assert CASE_PATHS <= set(ops)
+    for key in CASE_PATHS:
+        assert ops[key]["security"] == [{"OAuth2ClientCredentials": []}], key
+
+
+def test_oauth_endpoints_are_documented_with_form_bodies_and_basic_auth(
+        http: TestClient, demo: dict[str, Any]) -> None:
+    doc = http.get("/openapi.json").json()
+    ops = operations(doc)
+    token = ops[("post", "/prweb/PRRestService/oauth2/v1/token")]
+    form = token["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert form["required"] == ["grant_type"]
+    assert {"clientBasic": []} in token["security"]
+    assert doc["components"]["securitySchemes"]["clientBasic"]["scheme"] == "basic"
+    for path in ("/prweb/PRRestService/oauth2/v1/revoke",
+                 "/prweb/PRRestService/oauth2/v1/token/introspect"):
+        assert "token" in ops[("post", path)]["requestBody"]["content"][
+            "application/x-www-form-urlencoded"]["schema"]["properties"]
+
+
+def test_docs_page_loads_swagger_ui_from_this_server_only(
+        http: TestClient, demo: dict[str, Any]) -> None:
+    page = http.get("/docs")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "/openapi.json" in page.text
+    assert "https://" not in page.text  # no CDN: works offline, no third-party script
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"):
+        response = http.get(asset)
+        assert response.status_code == 200 and len(response.content) > 10_000, asset
