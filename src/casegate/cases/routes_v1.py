@@ -16,7 +16,17 @@ from casegate.web.deps import CurrentPrincipal, CurrentRuntime, require_scope
 router = APIRouter(prefix="/prweb/api/v1", tags=["Pega API v1"])
 
 
-@router.post("/cases", status_code=201, summary="Create a case (pxCreateCase)")
+EXAMPLE = {
+    "ID": "CNOW-CONNECTNOW-WORK REQ-1001",
+    "nextAssignmentID": "ASSIGN-WORKLIST CNOW-CONNECTNOW-WORK REQ-1001!STARTCASE_FLOW",
+    "nextPageID": "Perform", "pxObjClass": "Pega-API-CaseManagement-Case"}
+CREATED: dict[int | str, dict[str, Any]] = {201: {
+    "description": "the new case, as Pega answers it",
+    "content": {"application/json": {"example": EXAMPLE}}}}
+
+
+@router.post("/cases", status_code=201, summary="Create a case (pxCreateCase)",
+             responses=CREATED)
 def create_case(body: CreateCase, principal: CurrentPrincipal, rt: CurrentRuntime) -> JSONResponse:
     require_scope(principal, "cases")
     with transaction(rt.factory) as session:

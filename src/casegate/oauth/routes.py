@@ -24,7 +24,8 @@ from casegate.oauth.server import AuthorizationServer
 from casegate.storage.models import AccessGroup
 
 router = APIRouter(tags=["OAuth 2.0"])
-CLIENT_AUTH: list[dict[str, list[str]]] = [{"clientBasic": []}, {}]  # Basic, or client_id + client_secret in the form
+# Basic, or client_id + client_secret in the form (no scheme to declare for that)
+CLIENT_AUTH: list[dict[str, list[str]]] = [{"clientBasic": []}, {}]
 
 
 def form_body(fields: dict[str, str], required: list[str]) -> dict[str, object]:
