@@ -23,7 +23,7 @@ def served(tmp_path: Path, database_url: str) -> Iterator[Served]:
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_authorize_and_create_a_case_from_the_docs_page(served: Served, tmp_path: Path) -> None:
+def test_authorize_and_create_a_case_from_the_docs_page(served: Served) -> None:
     with chromium() as browser:
         # the self-signed certificate is the served one; trusting it is the user's step
         page = browser.new_page(ignore_https_errors=True)
