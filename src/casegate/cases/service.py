@@ -110,12 +110,26 @@ def list_cases(session: Session, principal: Principal, grants: Grants,
     return list(rows), total
 
 
+def updatable(session: Session, principal: Principal, grants: Grants, case_id: str) -> Case:
+    """The case, if the operator may update it; 403 if it may only see it, else 404."""
+    try:
+        return visible(session, principal, grants, case_id, UPDATE_CASE)
+    except ApiError:
+        # a case the operator can read anyway: its existence is no secret, the missing
+        # privilege is what the caller must be told (issue 3: 403 with a clear message)
+        case = visible(session, principal, grants, case_id, GET_CASES)
+    require(grants, principal.operator.id, principal.group.name, UPDATE_CASE, case.case_type)
+    raise ApiError(403, f"operator {principal.operator.id} holds the privilege {UPDATE_CASE} "
+                        f"on {case.case_type} for its own cases only "
+                        f"(access group {principal.group.name})")
+
+
 def update_case(session: Session, principal: Principal, grants: Grants, case_id: str,
                 if_match: str | None, body: UpdateCase) -> Case:
-    case = visible(session, principal, grants, case_id, UPDATE_CASE)
+    case = updatable(session, principal, grants, case_id)
     if not if_match:
         raise ApiError(428, "send If-Match with the case's ETag to update it")
-    if if_match.strip().removeprefix("W/") != etag(case):
+    if not if_match_allows(if_match, etag(case)):
         raise ApiError(412, "the case has changed since its ETag was read")
     content = {**case.content, **body.content}
     _check_content(session.get_one(CaseType, case.case_type), content)
@@ -131,6 +145,12 @@ def update_case(session: Session, principal: Principal, grants: Grants, case_id:
                  client_id=principal.client_id, version=case.version + 1)
     session.expire(case)
     return session.get_one(Case, case_id)
+
+
+def if_match_allows(header: str, current: str) -> bool:
+    """RFC 9110 §13.1.1: "*" or a list of entity tags, compared strongly (W/ never matches)."""
+    tags = [tag.strip() for tag in header.split(",")]
+    return "*" in tags or current in tags
 
 
 def etag(case: Case) -> str:
