@@ -30,7 +30,9 @@ def create_role(session: Session, name: str, privileges: list[str], case_types: 
         raise Conflict(f"role {name!r} already exists")
     unknown = [p for p in privileges if p not in ALL]
     if unknown or not privileges:
-        raise Invalid("privilege", f"privileges are some of {', '.join(ALL)}")
+        # name the one that is wrong: a typo is the usual reason
+        what = f"unknown privilege {unknown[0][:64]!r}; " if unknown else ""
+        raise Invalid("privilege", f"{what}privileges are some of {', '.join(ALL)}")
     case_types = list(dict.fromkeys(case_types or [ANY_CASE_TYPE]))
     for case_type in case_types:
         if case_type != ANY_CASE_TYPE and session.get(CaseType, case_type) is None:

@@ -7,6 +7,9 @@ from typing import Any, cast
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError
+from referencing import Registry, Resource
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,6 +19,8 @@ from casegate.storage.models import CaseType
 
 CLASS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(-[A-Za-z0-9_]+)+")
 PREFIX = re.compile(r"[A-Z][A-Z0-9]{0,15}")
+# where a content schema's $ref may point: into the schema itself; the server never fetches a URL
+LOCAL_ONLY: Registry[Any] = Registry()
 
 
 def class_group(class_name: str) -> str:
@@ -52,13 +57,49 @@ def check_schema(json_schema: dict[str, Any]) -> None:
         Draft202012Validator.check_schema(json_schema)
     except SchemaError as exc:
         raise Invalid("schema", f"not a valid JSON Schema: {exc.message[:200]}") from exc
+    # a $ref is only resolved when content reaches it: one that cannot be resolved would
+    # make case creation fail with 500 later, so it is refused now
+    ref = _unresolvable(DRAFT202012.create_resource(json_schema))
+    if ref is not None:
+        raise Invalid("schema", f"$ref {ref[:200]} does not resolve within the schema "
+                                "(other documents are never fetched)")
+    # a $ref loop that consumes nothing ({"$ref": "#"}) recurses on any content at all
+    validator = Draft202012Validator(json_schema, registry=LOCAL_ONLY)
+    try:
+        samples: tuple[object, ...] = ({}, [], "", 0, None)
+        for sample in samples:
+            next(iter(validator.iter_errors(sample)), None)
+    except RecursionError as exc:
+        raise Invalid("schema", "its $refs loop without end") from exc
+
+
+def _unresolvable(root: Resource[Any]) -> str | None:
+    """The first $ref or $dynamicRef in the schema that does not resolve, if any."""
+    pending = [(LOCAL_ONLY.resolver_with_root(root), root)]
+    while pending:
+        resolver, resource = pending.pop()
+        contents = resource.contents
+        for keyword in ("$ref", "$dynamicRef"):
+            ref = contents.get(keyword) if isinstance(contents, dict) else None
+            if isinstance(ref, str):
+                try:
+                    resolver.lookup(ref)
+                except Unresolvable:
+                    return ref
+        # each subschema resolves against its own base URI ($id)
+        pending.extend((resolver.in_subresource(sub), sub) for sub in resource.subresources())
+    return None
 
 
 def content_error(case_type: CaseType, content: dict[str, Any]) -> str | None:
     """The first way content fails the case type's schema, naming the field; None if fine."""
     if case_type.json_schema is None:
         return None
-    error = next(iter(Draft202012Validator(case_type.json_schema).iter_errors(content)), None)
+    validator = Draft202012Validator(case_type.json_schema, registry=LOCAL_ONLY)
+    try:
+        error = next(iter(validator.iter_errors(content)), None)
+    except RecursionError:  # content nested deeper than the schema's recursion can follow
+        return "content is nested too deeply for the case type's schema"
     return None if error is None else describe(error)
 
 
