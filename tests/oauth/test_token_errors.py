@@ -2,7 +2,8 @@
 
 Statuses: §5.2 says 400 for every error but `invalid_client`, which is 401 when the
 client used the Authorization header (and then MUST carry a `WWW-Authenticate` challenge
-for the scheme it used, here Basic); casegate answers 401 for every `invalid_client`.
+for the scheme it used, here Basic); casegate answers 401 for every `invalid_client`, and
+every 401 carries the Basic challenge (RFC 9110 §15.5.2).
 Responses with tokens or errors carry `Cache-Control: no-store` (§5.1).
 """
 
@@ -53,7 +54,6 @@ class Case:
     send: Callable[[Ctx], httpx.Response]
     status: int
     body: dict[str, str]
-    challenge: bool  # a `WWW-Authenticate: Basic …` is expected
 
 
 def no_grant_type(c: Ctx) -> httpx.Response:
@@ -196,50 +196,49 @@ def invalid_scope(description: str) -> dict[str, str]:
 NOT_FORM = invalid_request("the body must be application/x-www-form-urlencoded")
 
 CASES = {
-    "no_grant_type": Case(no_grant_type, 400, invalid_request("'grant_type' is required"), False),
-    "empty_grant_type": Case(empty_grant_type, 400, invalid_request("'grant_type' is required"),
-                             False),
+    "no_grant_type": Case(no_grant_type, 400, invalid_request("'grant_type' is required")),
+    "empty_grant_type": Case(empty_grant_type, 400, invalid_request("'grant_type' is required")),
     "unknown_grant_type": Case(unknown_grant_type, 400,
                                {"error": "unsupported_grant_type",
-                                "error_description": "the grant type is not supported"}, False),
-    "wrong_secret_basic": Case(wrong_secret_basic, 401, CLIENT_FAILED, True),
-    "wrong_secret_post": Case(wrong_secret_post, 401, CLIENT_FAILED, False),
-    "unknown_client_basic": Case(unknown_client_basic, 401, CLIENT_FAILED, True),
-    "unknown_client_post": Case(unknown_client_post, 401, CLIENT_FAILED, False),
+                                "error_description": "the grant type is not supported"}),
+    "wrong_secret_basic": Case(wrong_secret_basic, 401, CLIENT_FAILED),
+    "wrong_secret_post": Case(wrong_secret_post, 401, CLIENT_FAILED),
+    "unknown_client_basic": Case(unknown_client_basic, 401, CLIENT_FAILED),
+    "unknown_client_post": Case(unknown_client_post, 401, CLIENT_FAILED),
     "basic_and_post_at_once": Case(
         basic_and_post_at_once, 400,
-        invalid_request("use one client authentication method, not two"), False),
+        invalid_request("use one client authentication method, not two")),
     "client_id_differs_from_basic": Case(
         client_id_differs_from_basic, 400,
-        invalid_request("client_id differs from the Authorization header"), False),
-    "no_credentials": Case(no_credentials, 401, CLIENT_FAILED, False),
-    "client_id_without_secret": Case(client_id_without_secret, 401, CLIENT_FAILED, False),
+        invalid_request("client_id differs from the Authorization header")),
+    "no_credentials": Case(no_credentials, 401, CLIENT_FAILED),
+    "client_id_without_secret": Case(client_id_without_secret, 401, CLIENT_FAILED),
     "grant_not_allowed": Case(grant_not_allowed, 400,
                               {"error": "unauthorized_client", "error_description":
-                               "the client is not allowed to use this grant type"}, False),
-    "disabled_client": Case(disabled_client, 401, CLIENT_FAILED, True),
+                               "the client is not allowed to use this grant type"}),
+    "disabled_client": Case(disabled_client, 401, CLIENT_FAILED),
     "disabled_operator": Case(disabled_operator, 400,
                               {"error": "invalid_grant",
-                               "error_description": "grant request is invalid"}, False),
-    "unknown_scope": Case(unknown_scope, 400, invalid_scope("unknown scope: nosuchscope"), False),
-    "empty_scope": Case(empty_scope, 400, invalid_scope("scope is malformed"), False),
+                               "error_description": "grant request is invalid"}),
+    "unknown_scope": Case(unknown_scope, 400, invalid_scope("unknown scope: nosuchscope")),
+    "empty_scope": Case(empty_scope, 400, invalid_scope("scope is malformed")),
     "scope_not_allowed_for_client": Case(
         scope_not_allowed_for_client, 400,
-        invalid_scope("none of the requested scopes is allowed"), False),
+        invalid_scope("none of the requested scopes is allowed")),
     "scope_not_in_access_group": Case(
         scope_not_in_access_group, 400,
-        invalid_scope("none of the requested scopes is allowed"), False),
-    "json_body": Case(json_body, 400, NOT_FORM, False),
-    "multipart_body": Case(multipart_body, 400, NOT_FORM, False),
+        invalid_scope("none of the requested scopes is allowed")),
+    "json_body": Case(json_body, 400, NOT_FORM),
+    "multipart_body": Case(multipart_body, 400, NOT_FORM),
     "repeated_grant_type": Case(repeated_grant_type, 400,
-                                invalid_request("parameter 'grant_type' is repeated"), False),
+                                invalid_request("parameter 'grant_type' is repeated")),
     "repeated_scope": Case(repeated_scope, 400,
-                           invalid_request("parameter 'scope' is repeated"), False),
+                           invalid_request("parameter 'scope' is repeated")),
     "secret_in_query": Case(secret_in_query, 400, invalid_request(
-        "'client_secret' must be sent in the body, not the URL"), False),
-    "malformed_basic_not_base64": Case(malformed_basic_not_base64, 401, CLIENT_FAILED, True),
-    "malformed_basic_no_colon": Case(malformed_basic_no_colon, 401, CLIENT_FAILED, True),
-    "not_basic_scheme": Case(not_basic_scheme, 401, CLIENT_FAILED, True),
+        "'client_secret' must be sent in the body, not the URL")),
+    "malformed_basic_not_base64": Case(malformed_basic_not_base64, 401, CLIENT_FAILED),
+    "malformed_basic_no_colon": Case(malformed_basic_no_colon, 401, CLIENT_FAILED),
+    "not_basic_scheme": Case(not_basic_scheme, 401, CLIENT_FAILED),
 }
 
 
@@ -254,7 +253,7 @@ def test_token_endpoint_refusal_follows_rfc6749_error_table(
     assert response.headers["content-type"].startswith("application/json")
     assert response.headers["cache-control"] == "no-store"
     challenge = response.headers.get("www-authenticate")
-    if case.challenge:
+    if case.status == 401:
         assert challenge is not None and challenge.startswith("Basic ")
         assert 'realm="' in challenge
     else:

@@ -68,11 +68,13 @@ def too_many_failures(wait: int) -> JSONResponse:
     return JSONResponse(body, status_code=429, headers=NO_STORE | {"Retry-After": str(wait)})
 
 
-def error_response(exc: OAuth2Error, basic_auth_used: bool = False) -> JSONResponse:
+def error_response(exc: OAuth2Error) -> JSONResponse:
     error = exc.error or "invalid_request"
     status = 401 if error == "invalid_client" else (exc.status_code or 400)
     headers = dict(NO_STORE)
-    if error == "invalid_client" and basic_auth_used:
+    # RFC 6749 §5.2 asks for the challenge when Basic was tried; RFC 9110 §15.5.2 wants one
+    # on every 401, and Basic is the scheme a client can always retry with
+    if error == "invalid_client":
         headers["WWW-Authenticate"] = 'Basic realm="casegate", charset="UTF-8"'
     body = {"error": error, "error_description": public_description(exc)}
     return JSONResponse(body, status_code=status, headers=headers)

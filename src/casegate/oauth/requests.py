@@ -34,7 +34,6 @@ class FormRequest(OAuth2Request):  # type: ignore[misc]
         self._form = form
         self.payload = BasicOAuth2Payload(form)
         self.session: Session | None = None
-        self.basic_auth_used = bool(headers.get("authorization"))
 
     @property
     def form(self) -> dict[str, str]:

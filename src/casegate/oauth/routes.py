@@ -65,7 +65,7 @@ async def _refused(request: Request, exc: OAuth2Error, event: str,
         wait = await run_in_threadpool(server.failed_authentication, client_id, address)
         if wait is not None:
             return too_many_failures(wait)
-    return error_response(exc, basic_auth_used=bool(request.headers.get("authorization")))
+    return error_response(exc)
 
 
 def claimed_client_id(form: FormRequest | None) -> str:
