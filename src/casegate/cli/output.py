@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
+from sqlalchemy import exc as exc_sa
 
 from casegate.errors import CasegateError
 
@@ -45,9 +46,22 @@ def say(message: str) -> None:
 
 @contextmanager
 def errors() -> Iterator[None]:
-    """A CasegateError becomes one line on stderr and exit code 1."""
+    """A CasegateError (or a database that cannot be used) becomes one line on stderr and
+    exit code 1, never a traceback."""
     try:
         yield
     except CasegateError as exc:
-        typer.echo(f"casegate: {exc.message}", err=True)
-        sys.exit(1)
+        fail(exc.message)
+    except (exc_sa.ArgumentError, exc_sa.NoSuchModuleError):
+        fail("CASEGATE_DATABASE_URL is not a database URL casegate can use "
+             "(sqlite:///FILE or postgresql+psycopg://USER:PASSWORD@HOST/DB)")
+    except exc_sa.DBAPIError as exc:
+        # the driver's first line says why (refused, no such database, bad password) and
+        # holds no password; the URL itself is never printed
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        fail(f"cannot use the database: {reason}")
+
+
+def fail(message: str) -> None:
+    typer.echo(f"casegate: {message}", err=True)
+    sys.exit(1)

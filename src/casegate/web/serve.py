@@ -15,6 +15,7 @@ from typing import Any
 
 import uvicorn
 
+from casegate.errors import CasegateError
 from casegate.settings import Settings
 from casegate.web import tls
 
@@ -25,7 +26,11 @@ def bind(host: str, port: int, reuse_port: bool, listen: bool = True) -> socket.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse_port:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise CasegateError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     if listen:
         sock.listen(2048)
     sock.set_inheritable(True)

@@ -1,0 +1,50 @@
+"""A busy port or a database that cannot be used is one clear line, never a traceback."""
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from fixtures.served import cli, free_port
+
+from casegate.settings import Settings
+
+
+def user_env(**casegate: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEGATE_")}
+    return env | {f"CASEGATE_{k.upper()}": v for k, v in casegate.items()}
+
+
+def assert_one_clean_line(stderr: str, *phrases: str) -> None:
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.strip().splitlines() if line.startswith("casegate:")]
+    assert lines, stderr
+    for phrase in phrases:
+        assert phrase in lines[-1], lines[-1]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_serve_on_a_busy_port_says_so(settings: Settings) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = cli(user_env(home=str(settings.home), database_url=settings.db_url),
+                     "serve", "--port", str(port), check=False)
+    assert result.returncode != 0
+    assert_one_clean_line(result.stderr, f"cannot listen on 127.0.0.1:{port}", "in use")
+
+
+def test_unreachable_postgresql_says_so_without_the_password(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://casegate:s3cret-pw@127.0.0.1:{free_port()}/casegate"
+    result = cli(user_env(home=str(tmp_path), database_url=url), "init", check=False)
+    assert result.returncode != 0
+    assert_one_clean_line(result.stderr, "cannot use the database", "refused")
+    assert "s3cret-pw" not in result.stderr + result.stdout
+
+
+def test_a_database_url_that_is_no_url_says_what_one_looks_like(tmp_path: Path) -> None:
+    result = cli(user_env(home=str(tmp_path), database_url="mysql-ish://x"), "client", "list",
+                 check=False)
+    assert result.returncode != 0
+    assert_one_clean_line(result.stderr, "CASEGATE_DATABASE_URL", "postgresql+psycopg://")
