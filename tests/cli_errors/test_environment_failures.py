@@ -5,9 +5,9 @@ import socket
 from pathlib import Path
 
 import pytest
-from fixtures.served import cli, free_port
 
 from casegate.settings import Settings
+from fixtures.served import cli, free_port
 
 
 def user_env(**casegate: str) -> dict[str, str]:
