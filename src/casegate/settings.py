@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="address to listen on")
     port: int = Field(8443, ge=1, le=65535, description="port to listen on")
     workers: int = Field(1, ge=1, le=64, description="server processes")
+    threads: int = Field(4, ge=1, le=256, description="threads per process for database work")
     http: bool = Field(False, description="serve plain HTTP (insecure)")
     cert_file: Path | None = Field(None, description="TLS certificate (PEM)")
     key_file: Path | None = Field(None, description="TLS private key (PEM)")

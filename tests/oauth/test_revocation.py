@@ -103,7 +103,8 @@ def test_revocation_without_or_with_wrong_client_credentials_is_invalid_client(
     anonymous = http.post(REVOKE_PATH, data={"token": token})
     assert anonymous.status_code == 401
     assert anonymous.json() == CLIENT_FAILED
-    assert "www-authenticate" not in anonymous.headers
+    # RFC 9110 §15.5.2: every 401 carries a challenge
+    assert anonymous.headers["www-authenticate"].startswith("Basic ")
     wrong = http.post(REVOKE_PATH, data={"token": token}, auth=(demo["client_id"], "wrong"))
     assert wrong.status_code == 401
     assert wrong.json() == CLIENT_FAILED

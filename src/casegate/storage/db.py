@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -22,7 +22,10 @@ def _sqlite_engine(url: str) -> Engine:
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     # endpoints run in a threadpool, so a connection may move between threads
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    # enough pooled connections for the threadpool's concurrency: an overflow connection is
+    # closed after each use, and opening one (with its PRAGMAs) costs more than the query
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                           pool_size=40, max_overflow=20)
 
     @event.listens_for(engine, "connect")
     def _pragmas(conn: Any, _record: Any) -> None:
