@@ -8,7 +8,7 @@ from typing import Any
 
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from casegate.oauth.keys import ALGORITHMS, KeyRing
@@ -107,17 +107,23 @@ def check_claims(claims: dict[str, Any], issuer: str, audience: str, leeway: int
     return claims
 
 
+# built once (statement construction cost as much as running it); one round trip checks
+# the deny list and both "not before" marks
+LIVE_QUERY = (
+    select(ClientRegistration.enabled, ClientRegistration.not_before, Operator, AccessGroup,
+           select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists())
+    .select_from(ClientRegistration)
+    .join(Operator, Operator.id == bindparam("sub"))
+    .join(AccessGroup, AccessGroup.name == Operator.access_group)
+    .where(ClientRegistration.client_id == bindparam("client_id"))
+)
+
+
 def check_live(session: Session, claims: dict[str, Any]) -> tuple[Operator, AccessGroup]:
     """The shared state every process sees: deny list and "not before" marks. One query."""
-    revoked = select(RevokedToken.jti).where(RevokedToken.jti == claims["jti"]).exists()
-    row = session.execute(
-        select(ClientRegistration.enabled, ClientRegistration.not_before, Operator, AccessGroup,
-               revoked)
-        .select_from(ClientRegistration)
-        .join(Operator, Operator.id == claims["sub"])
-        .join(AccessGroup, AccessGroup.name == Operator.access_group)
-        .where(ClientRegistration.client_id == claims["client_id"])
-    ).first()
+    params = {"jti": str(claims["jti"]), "sub": str(claims["sub"]),
+              "client_id": str(claims["client_id"])}
+    row = session.execute(LIVE_QUERY, params).first()
     if row is None:
         raise InvalidToken("client or operator gone")
     client_enabled, client_not_before, operator, group, is_revoked = row
