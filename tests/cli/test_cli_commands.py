@@ -360,3 +360,14 @@ def test_token_commands_against_a_served_casegate(served: Served) -> None:
         after = web.get(case_path, headers=bearer(token))
         assert after.status_code == 401
         assert 'error="invalid_token"' in after.headers["www-authenticate"]
+
+
+def test_client_create_takes_redirect_uris_and_refuses_plain_http_off_loopback(
+        env: dict[str, str], demo: dict[str, Any]) -> None:
+    made = as_json(cli(env, "client", "create", "--name", "WithRedirects", "--operator",
+                       DEMO_OPERATOR, "--redirect-uri", "https://app.example.com/cb",
+                       "--redirect-uri", "http://127.0.0.1:8765/cb", "--json"))
+    assert made["redirect_uris"] == ["https://app.example.com/cb", "http://127.0.0.1:8765/cb"]
+    refused = cli(env, "client", "create", "--name", "Plain", "--operator", DEMO_OPERATOR,
+                  "--redirect-uri", "http://app.example.com/cb", check=False)
+    assert_fails_cleanly(refused, "https")

@@ -61,6 +61,9 @@ def create(
     scope: Annotated[list[str] | None, typer.Option(
         "--scope", help="A scope the client may ask for; repeatable (default: the access "
                         "group's scopes).")] = None,
+    redirect_uri: Annotated[list[str] | None, typer.Option(
+        "--redirect-uri", help="Repeatable; exact match, https (http only on loopback).")
+    ] = None,
     application: Annotated[str, typer.Option("--application")] = "",
     credentials_file: CredentialsFile = None,
     as_json: Json = False,
@@ -71,7 +74,8 @@ def create(
         with context.database(cfg) as session:
             client, secret = service.create(
                 session, cfg.hmac_key(), name=name, grants=grant or ["client_credentials"],
-                operator_id=operator, lifetime=lifetime, scopes=scope, application=application)
+                operator_id=operator, lifetime=lifetime, scopes=scope, application=application,
+                redirect_uris=redirect_uri)
             _save(client, secret, credentials_file, cfg)
         _shown_once(client, secret, as_json, credentials_file, cfg)
 

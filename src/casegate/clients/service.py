@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,6 +32,29 @@ def check_lifetime(value: object) -> int:
     return value
 
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def check_redirect_uri(uri: str) -> str:
+    """Absolute, https (http only on loopback, RFC 8252 §7.3), no fragment, no wildcard:
+    redirect URIs are later compared by exact string match (RFC 9700 §2.1)."""
+    parts = urlsplit(uri)
+    try:
+        host = parts.hostname
+    except ValueError:  # an unparseable authority, e.g. "[::1" without its bracket
+        host = None
+    loopback = parts.scheme == "http" and host in LOOPBACK and "@" not in parts.netloc
+    if len(uri) > 2000 or not uri.isprintable() or " " in uri:
+        raise Invalid("redirect-uri", "a redirect URI is at most 2000 printable characters")
+    if parts.scheme != "https" and not loopback:
+        raise Invalid("redirect-uri", "a redirect URI uses https (http only on 127.0.0.1, "
+                                      "[::1] or localhost)")
+    if not parts.netloc or parts.fragment or "#" in uri or "*" in parts.netloc:
+        raise Invalid("redirect-uri", "a redirect URI is absolute, with no fragment and "
+                                      "no wildcard")
+    return uri
+
+
 def check_grants(session: Session, grants: list[str], operator_id: str | None) -> None:
     if not grants:
         raise Invalid("grant", "allow at least one grant type")
@@ -53,7 +77,8 @@ def check_grants(session: Session, grants: list[str], operator_id: str | None) -
 
 def create(session: Session, key: bytes, *, name: str, grants: list[str],
            operator_id: str | None, lifetime: object = 3600, scopes: list[str] | None = None,
-           application: str = "", actor: str = "") -> tuple[ClientRegistration, str]:
+           application: str = "", redirect_uris: list[str] | None = None,
+           actor: str = "") -> tuple[ClientRegistration, str]:
     name = name.strip()
     if not name or len(name) > 200:
         raise Invalid("name", "a client registration needs a name of 1 to 200 characters")
@@ -65,6 +90,7 @@ def create(session: Session, key: bytes, *, name: str, grants: list[str],
         client_id=_unique_id(session), name=name, secret_hash=crypto.keyed_hash(key, secret),
         grant_types=list(dict.fromkeys(grants)), operator_id=operator_id,
         token_lifetime=check_lifetime(lifetime), scopes=scopes or [], application=application,
+        redirect_uris=[check_redirect_uri(u) for u in dict.fromkeys(redirect_uris or [])],
     )
     session.add(client)
     audit.record(session, "client.created", actor=actor, subject=client.client_id, name=name)
@@ -141,7 +167,8 @@ def save_as(session: Session, key: bytes, client_id: str, name: str,
     source = get(session, client_id)
     return create(session, key, name=name, grants=list(source.grant_types),
                   operator_id=source.operator_id, lifetime=source.token_lifetime,
-                  scopes=list(source.scopes), application=source.application, actor=actor)
+                  scopes=list(source.scopes), application=source.application,
+                  redirect_uris=list(source.redirect_uris), actor=actor)
 
 
 def credentials_file(client: ClientRegistration, secret: str, base_url: str) -> str:
@@ -164,6 +191,7 @@ def describe(client: ClientRegistration, base_url: str) -> dict[str, object]:
         "operator": client.operator_id,
         "token_lifetime": client.token_lifetime,
         "scopes": list(client.scopes),
+        "redirect_uris": list(client.redirect_uris),
         "application": client.application,
         "enabled": client.enabled,
         "token_endpoint": base_url + metadata.TOKEN,

@@ -19,6 +19,8 @@ class ClientRegistration(Base):
     grant_types: Mapped[list[str]] = mapped_column(default=list)
     operator_id: Mapped[str | None] = mapped_column(ForeignKey("operators.id"), default=None)
     scopes: Mapped[list[str]] = mapped_column(default=list)  # empty: the access group's
+    # matched by exact string comparison (RFC 9700 §2.1); for the authorization code grant
+    redirect_uris: Mapped[list[str]] = mapped_column(default=list)
     token_lifetime: Mapped[int] = mapped_column(default=3600)
     application: Mapped[str] = mapped_column(String(200), default="")
     enabled: Mapped[bool] = mapped_column(default=True)

@@ -120,6 +120,7 @@ def upgrade() -> None:
     sa.Column('grant_types', sa.JSON(), nullable=False),
     sa.Column('operator_id', sa.String(length=128), nullable=True),
     sa.Column('scopes', sa.JSON(), nullable=False),
+    sa.Column('redirect_uris', sa.JSON(), nullable=False),
     sa.Column('token_lifetime', sa.Integer(), nullable=False),
     sa.Column('application', sa.String(length=200), nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=False),
