@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from fixtures.factories import CASES_PATH, SEED_BODY, bearer, get_token
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
@@ -13,6 +12,7 @@ from casegate.app import create_app
 from casegate.oauth import keys
 from casegate.settings import Settings
 from casegate.storage.db import make_engine, session_factory, transaction
+from fixtures.factories import CASES_PATH, SEED_BODY, bearer, get_token
 
 KEYS_PATH = "/prweb/PRRestService/oauth2/v1/token/keys"
 
