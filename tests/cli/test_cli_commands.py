@@ -334,6 +334,9 @@ def test_token_commands_against_a_served_casegate(served: Served) -> None:
 
     token = cli(env, "token", "get", "--credentials-file", creds, *tls).stdout.strip()
     assert JWT.fullmatch(token), token
+    # `casegate token …` alone gets a token too, as the contract writes it
+    plain = cli(env, "token", "--credentials-file", creds, *tls).stdout.strip()
+    assert JWT.fullmatch(plain) and plain != token
 
     whole = as_json(cli(env, "token", "get", "--credentials-file", creds, *tls, "--json"))
     assert JWT.fullmatch(whole["access_token"])

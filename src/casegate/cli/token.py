@@ -13,8 +13,8 @@ import typer
 from casegate.cli.output import emit
 from casegate.oauth import metadata
 
-app = typer.Typer(help="Act as a client: get, revoke or introspect a token.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Act as a client: get (the default), revoke or introspect a token.",
+                  invoke_without_command=True)
 
 CredentialsFile = Annotated[Path | None, typer.Option(
     "--credentials-file", "-f", help="A client credentials file (.txt) to read ID, secret "
@@ -101,6 +101,20 @@ def get(credentials_file: CredentialsFile = None, client_id: ClientId = None,
     data = {"grant_type": "client_credentials"} | ({"scope": scope} if scope else {})
     response = _post(base + metadata.TOKEN, data, (cid, secret), _verify(cacert, insecure))
     _answer(response, as_json, None if as_json else "access_token")
+
+
+@app.callback()
+def default(ctx: typer.Context, credentials_file: CredentialsFile = None,
+            client_id: ClientId = None, client_secret: ClientSecret = None, url: Url = None,
+            scope: Annotated[str | None, typer.Option("--scope")] = None,
+            cacert: CaFile = None, insecure: Insecure = False, as_json: Json = False) -> None:
+    """`casegate token --credentials-file F` alone is `casegate token get --credentials-file F`."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not (credentials_file or client_id or client_secret or url):
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+    get(credentials_file, client_id, client_secret, url, scope, cacert, insecure, as_json)
 
 
 @app.command("revoke")
