@@ -248,13 +248,17 @@ def test_credentials_with_yes_writes_a_private_file_with_a_new_secret(
     assert token_status(http, client_id, secrets[0]) == 200
 
 
-def test_credentials_without_yes_and_no_answer_changes_nothing(
+def test_credentials_prints_the_file_with_a_new_secret_and_says_the_old_one_is_gone(
         env: dict[str, str], demo: dict[str, Any], http: TestClient) -> None:
-    result = cli(env, "client", "credentials", demo["client_id"], check=False, input="")
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    assert "Client Secret" not in result.stdout
-    assert token_status(http, demo["client_id"], demo["client_secret"]) == 200
+    # Pega's "regenerate and download" in one step: scripts run it without a prompt
+    result = cli(env, "client", "credentials", demo["client_id"], input="")
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    assert lines["Client ID"] == demo["client_id"]
+    assert SECRET.fullmatch(lines["Client Secret"])
+    assert lines["Client Secret"] != demo["client_secret"]
+    assert "previous one no longer works" in result.stderr
+    assert token_status(http, demo["client_id"], demo["client_secret"]) == 401
+    assert token_status(http, demo["client_id"], lines["Client Secret"]) == 200
 
 
 def test_credentials_to_an_unwritable_path_keeps_the_old_secret(

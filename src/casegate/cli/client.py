@@ -128,20 +128,20 @@ def credentials(
     client_id: str,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write the file here instead of printing it.")] = None,
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", hidden=True)] = False,
 ) -> None:
-    """The credentials file (.txt). Secrets are stored only hashed, so this makes a new secret:
-    the old one stops working and the client's tokens are revoked."""
+    """The credentials file (.txt), as Pega's "regenerate and download" gives it. Secrets are
+    stored only hashed, so this makes a new secret: the old one stops working and the
+    client's tokens are revoked (use `regenerate-secret --grace` to move clients gently)."""
     with errors():
-        if not yes:
-            typer.confirm("This regenerates the client secret and revokes the client's tokens. "
-                          "Go on?", abort=True, err=True)
         cfg = context.settings()
         with context.database(cfg) as session:
             secret = service.regenerate_secret(session, cfg.hmac_key(), client_id)
             text = service.credentials_file(service.get(session, client_id), secret, cfg.base_url)
             if output is not None:
                 _write(output, text)
+        say("new client secret made: the previous one no longer works and the client's "
+            "tokens are revoked")
         if output is None:
             typer.echo(text, nl=False)
         else:
