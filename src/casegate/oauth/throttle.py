@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 
-from sqlalchemy import case, select
+from sqlalchemy import case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,9 @@ def failed(session: Session, client_id: str, address: str) -> int | None:
     """Count one failure; the seconds to wait when over the limit, else None."""
     now = time.time()
     key = f"client:{client_id[:128]}|{address}"
+    # made-up client IDs add rows; expired windows go, so the table stays as small as the
+    # failures of the last minute (one indexed DELETE, on the failure path only)
+    session.execute(delete(FailureCount).where(FailureCount.window_start < now - 2 * WINDOW))
     count_failure(session, key, now)
     window_start, count = session.execute(
         select(FailureCount.window_start, FailureCount.count).where(FailureCount.key == key)

@@ -52,6 +52,9 @@ def upgrade() -> None:
     sa.Column('count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_failure_counts'))
     )
+    with op.batch_alter_table('failure_counts', schema=None) as batch_op:
+        batch_op.create_index('ix_failure_counts_window_start', ['window_start'], unique=False)
+
     op.create_table('revoked_tokens',
     sa.Column('jti', sa.String(length=64), nullable=False),
     sa.Column('client_id', sa.String(length=64), nullable=False),
@@ -148,6 +151,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_revoked_tokens_expires_at')
 
     op.drop_table('revoked_tokens')
+    with op.batch_alter_table('failure_counts', schema=None) as batch_op:
+        batch_op.drop_index('ix_failure_counts_window_start')
+
     op.drop_table('failure_counts')
     op.drop_table('case_types')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
