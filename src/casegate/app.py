@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 
 from casegate.audit import BatchedAudit
 from casegate.cases import routes_v1, routes_v2
-from casegate.cases.errors import ApiError, api_error_response, envelope
+from casegate.cases.errors import API_PREFIX, ApiError, api_error_response, envelope
 from casegate.oauth import routes as oauth_routes
 from casegate.oauth.grants import GRANTS
 from casegate.oauth.introspection import IntrospectionEndpoint
@@ -26,7 +26,6 @@ from casegate.web import docs, health
 from casegate.web.middleware import Guard
 from casegate.web.runtime import Runtime
 
-API_PREFIX = "/prweb/api/"
 DESCRIPTION = (
     "The Pega-style case API that casegate protects. Every call needs an access token "
     "from the token endpoint (`POST /prweb/PRRestService/oauth2/v1/token`, client "

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from casegate import audit
 from casegate.access.privileges import ALL
 from casegate.errors import Conflict, Invalid, NotFound
+from casegate.storage.db import get_or_raise
 from casegate.storage.models import AccessGroup, CaseType, Role
 
 ANY_CASE_TYPE = "*"
@@ -58,8 +59,7 @@ def create_group(session: Session, name: str, roles: list[str], scopes: list[str
     if session.get(AccessGroup, name) is not None:
         raise Conflict(f"access group {name!r} already exists")
     for role in roles:
-        if session.get(Role, role) is None:
-            raise NotFound("role", role)
+        get_or_raise(session, Role, role, "role")
     scopes = API_SCOPES if scopes is None else scopes
     for scope in scopes:
         # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
@@ -73,10 +73,7 @@ def create_group(session: Session, name: str, roles: list[str], scopes: list[str
 
 
 def get_group(session: Session, name: str) -> AccessGroup:
-    group = session.get(AccessGroup, name)
-    if group is None:
-        raise NotFound("access group", name)
-    return group
+    return get_or_raise(session, AccessGroup, name, "access group")
 
 
 def list_groups(session: Session) -> list[AccessGroup]:

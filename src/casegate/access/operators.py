@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from casegate import audit
 from casegate.errors import Conflict, Invalid, NotFound
 from casegate.oauth.revocation import revoke_operator_tokens
+from casegate.storage.db import get_or_raise
 from casegate.storage.models import AccessGroup, Operator
 
 KINDS = ("person", "service")
@@ -40,10 +41,7 @@ def create_operator(session: Session, operator_id: str, kind: str, access_group:
 
 
 def get_operator(session: Session, operator_id: str) -> Operator:
-    operator = session.get(Operator, operator_id)
-    if operator is None:
-        raise NotFound("operator", operator_id)
-    return operator
+    return get_or_raise(session, Operator, operator_id, "operator")
 
 
 def set_enabled(session: Session, operator_id: str, enabled: bool, actor: str = "") -> Operator:

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casegate import audit
-from casegate.errors import Conflict, Invalid, NotFound
+from casegate.errors import Conflict, Invalid
+from casegate.storage.db import get_or_raise
 from casegate.storage.models import CaseType
 
 CLASS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(-[A-Za-z0-9_]+)+")
@@ -117,10 +118,7 @@ def describe(error: ValidationError) -> str:
 
 
 def get(session: Session, class_name: str) -> CaseType:
-    case_type = session.get(CaseType, class_name)
-    if case_type is None:
-        raise NotFound("case type", class_name)
-    return case_type
+    return get_or_raise(session, CaseType, class_name, "case type")
 
 
 def list_all(session: Session) -> list[CaseType]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import JSONResponse
+
+API_PREFIX = "/prweb/api/"  # the surface that answers in this envelope
 
 IDS = {
     400: "Pega_API_InvalidRequest",
@@ -26,10 +30,13 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def envelope(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"pxObjClass": "Pega-API",
+def envelope_body(status: int, message: str) -> dict[str, Any]:
+    return {"pxObjClass": "Pega-API",
             "errors": [{"ID": IDS.get(status, "Pega_API_Error"), "message": message}]}
-    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def envelope(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(envelope_body(status, message), status_code=status, headers=headers)
 
 
 def api_error_response(exc: ApiError) -> JSONResponse:

@@ -75,9 +75,9 @@ def visible(session: Session, principal: Principal, grants: Grants, case_id: str
     """The case, if the operator may reach it with the privilege; else 404 (never 403)."""
     # no stored ID holds NUL, and PostgreSQL refuses it in a query
     case = None if "\x00" in case_id else session.get(Case, case_id)
-    if case is None or not grants.can(privilege, case.case_type):
-        raise ApiError(404 if missing == NOT_FOUND else 400, missing)
-    if not grants.reads_all(privilege, case.case_type) and case.created_by != principal.operator.id:
+    if (case is None or not grants.can(privilege, case.case_type)
+            or not (grants.reads_all(privilege, case.case_type)
+                    or case.created_by == principal.operator.id)):
         raise ApiError(404 if missing == NOT_FOUND else 400, missing)
     return case
 
@@ -143,8 +143,8 @@ def update_case(session: Session, principal: Principal, grants: Grants, case_id:
         raise ApiError(412, "the case has changed since its ETag was read")
     audit.record(session, "case.updated", actor=principal.operator.id, subject=case.id,
                  client_id=principal.client_id, version=case.version + 1)
-    session.expire(case)
-    return session.get_one(Case, case_id)
+    session.refresh(case)
+    return case
 
 
 def if_match_allows(header: str, current: str) -> bool:

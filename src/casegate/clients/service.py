@@ -12,6 +12,7 @@ from casegate import audit, crypto
 from casegate.errors import Conflict, Invalid, NotFound
 from casegate.oauth import metadata
 from casegate.oauth.revocation import revoke_client_tokens
+from casegate.storage.db import get_or_raise
 from casegate.storage.models import ClientRegistration, Operator
 
 # the grants a registration may allow today; the others arrive with their issues
@@ -105,10 +106,7 @@ def _unique_id(session: Session) -> str:
 
 
 def get(session: Session, client_id: str) -> ClientRegistration:
-    client = session.get(ClientRegistration, client_id)
-    if client is None:
-        raise NotFound("client registration", client_id)
-    return client
+    return get_or_raise(session, ClientRegistration, client_id, "client registration")
 
 
 def list_all(session: Session) -> list[ClientRegistration]:

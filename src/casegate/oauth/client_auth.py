@@ -101,7 +101,10 @@ def secret_matches(client: ClientRegistration | None, hmac_key: bytes, secret: s
 def authenticate(session: Session, hmac_key: bytes, request: FormRequest) -> AuthenticatedClient:
     method, client_id, secret = credentials(request)
     row = session.execute(CLIENT_QUERY, {"client_id": client_id}).first()
-    if row is None or not secret_matches(row[0] if row else None, hmac_key, secret):
+    # hash and compare even for an unknown ID (against the dummy digest): short-circuiting
+    # on `row is None` would let timing tell which client IDs exist
+    matches = secret_matches(row[0] if row else None, hmac_key, secret)
+    if row is None or not matches:
         raise InvalidClientError(description="unknown client" if row is None else "bad secret")
     if not row[0].enabled:
         raise InvalidClientError(description="client disabled")

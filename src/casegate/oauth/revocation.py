@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from casegate import audit
@@ -75,6 +75,3 @@ class RevocationEndpoint(_RevocationEndpoint):  # type: ignore[misc]
         audit.record(request.session, "token.revoked", actor=token.claims["client_id"],
                      subject=token.claims["jti"], operator=token.claims["sub"])
 
-
-def is_denied(session: Session, jti: str) -> bool:
-    return session.scalar(select(RevokedToken.jti).where(RevokedToken.jti == jti)) is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import case, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -20,12 +20,13 @@ WINDOW = 60.0  # seconds
 LIMIT = 10  # failures per client and address per window before 429
 
 
-def count_failure(session: Session, key: str, now: float) -> None:
-    """One atomic upsert, so concurrent processes never lose a count."""
+def count_failure(session: Session, key: str, now: float) -> tuple[float, int]:
+    """One atomic upsert, so concurrent processes never lose a count; returns the window's
+    start and count as written."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     table = FailureCount.__table__
     expired = table.c.window_start < now - WINDOW
-    session.execute(
+    window_start, count = session.execute(
         dialect.insert(table)
         .values(key=key, window_start=now, count=1)
         .on_conflict_do_update(
@@ -34,7 +35,9 @@ def count_failure(session: Session, key: str, now: float) -> None:
             set_={"window_start": case((expired, now), else_=table.c.window_start),
                   "count": case((expired, 1), else_=table.c.count + 1)},
         )
-    )
+        .returning(table.c.window_start, table.c.count)
+    ).one()
+    return float(window_start), int(count)
 
 
 def failed(session: Session, client_id: str, address: str) -> int | None:
@@ -44,10 +47,7 @@ def failed(session: Session, client_id: str, address: str) -> int | None:
     # made-up client IDs add rows; expired windows go, so the table stays as small as the
     # failures of the last minute (one indexed DELETE, on the failure path only)
     session.execute(delete(FailureCount).where(FailureCount.window_start < now - 2 * WINDOW))
-    count_failure(session, key, now)
-    window_start, count = session.execute(
-        select(FailureCount.window_start, FailureCount.count).where(FailureCount.key == key)
-    ).one()
+    window_start, count = count_failure(session, key, now)
     if count <= LIMIT:
         return None
-    return max(1, math.ceil(float(window_start) + WINDOW - now))
+    return max(1, math.ceil(window_start + WINDOW - now))

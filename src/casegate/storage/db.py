@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from casegate.errors import NotFound
+
+T = TypeVar("T")
 
 
 def make_engine(url: str) -> Engine:
@@ -38,6 +42,14 @@ def _sqlite_engine(url: str) -> Engine:
         cur.close()
 
     return engine
+
+
+def get_or_raise(session: Session, model: type[T], key: str, what: str) -> T:
+    """The row with this primary key, or NotFound naming it as users know it."""
+    row = session.get(model, key)
+    if row is None:
+        raise NotFound(what, key)
+    return row
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

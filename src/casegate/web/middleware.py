@@ -8,10 +8,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from casegate.cases.errors import IDS
+from casegate.cases.errors import API_PREFIX, envelope_body
 
 log = logging.getLogger("casegate.web")
-API_PREFIX = "/prweb/api/"
 TOO_LARGE = ("invalid_request", "the request body is too large")  # RFC 6749 §5.2 has no better code
 
 
@@ -22,8 +21,7 @@ class BodyTooLarge(Exception):
 def _error(path: str, status: int, error: str, description: str) -> dict[str, Any]:
     """The Pega API answers its own envelope (DESIGN), every other surface RFC 6749 §5.2's."""
     if path.startswith(API_PREFIX):
-        return {"pxObjClass": "Pega-API",
-                "errors": [{"ID": IDS.get(status, "Pega_API_Error"), "message": description}]}
+        return envelope_body(status, description)
     return {"error": error, "error_description": description}
 
 
