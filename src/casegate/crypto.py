@@ -26,3 +26,8 @@ def equal(a: str, b: str) -> bool:
 
 def token_id() -> str:
     return secrets.token_urlsafe(16)
+
+
+def digest(token: str) -> str:
+    """How codes, refresh tokens and session cookies are stored: 256 random bits need no key."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     token_lifetime: int = Field(3600, gt=0, description="default access token lifetime, s")
     max_body_bytes: int = Field(65536, gt=0, description="largest request body accepted, bytes")
     clock_skew: int = Field(60, ge=0, description="leeway on token times, s")
+    pkce_required: bool = Field(True, description="PKCE for every authorization-code client, "
+                                                  "confidential ones too (public: always)")
+    code_lifetime: int = Field(60, gt=0, le=600, description="authorization code lifetime, s")
+    session_lifetime: int = Field(8 * 3600, gt=0, description="sign-in session lifetime, s")
 
     @field_validator("signing_alg")
     @classmethod

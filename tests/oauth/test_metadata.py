@@ -37,8 +37,11 @@ def test_metadata_names_issuer_and_endpoints_exactly(
     assert "client_credentials" in doc["grant_types_supported"]
     assert {"client_secret_basic", "client_secret_post"} <= set(
         doc["token_endpoint_auth_methods_supported"])
-    # RFC 8414 §2: never "none" for a server that only has confidential clients today
-    assert "none" not in doc["token_endpoint_auth_methods_supported"]
+    # public clients ("none") at the token endpoint; introspection is for confidential ones
+    assert "none" in doc["token_endpoint_auth_methods_supported"]
+    assert "none" not in doc["introspection_endpoint_auth_methods_supported"]
+    assert doc["code_challenge_methods_supported"] == ["S256"]
+    assert doc["response_types_supported"] == ["code"]
     assert {"cases", "casetypes"} <= set(doc["scopes_supported"])
     assert isinstance(doc["response_types_supported"], list)  # REQUIRED by §2
     # both addresses serve one document, whose issuer signs the tokens
@@ -63,6 +66,9 @@ def test_every_endpoint_named_in_the_metadata_answers(
             assert "error" in response.json(), name
         else:
             response = http.get(path)
-            assert response.status_code == 200, (name, response.status_code)
+            # a bare authorization request names no client: a page says so, no redirect;
+            # userinfo wants a bearer token
+            expected = {"authorization_endpoint": 400, "userinfo_endpoint": 401}.get(name, 200)
+            assert response.status_code == expected, (name, response.status_code)
     keys = http.get(named["jwks_uri"].removeprefix(ISSUER)).json()["keys"]
     assert keys and all("kid" in key and "kty" in key for key in keys)

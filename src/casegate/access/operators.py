@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from casegate import audit
 from casegate.errors import Conflict, Invalid, NotFound
-from casegate.oauth.revocation import revoke_operator_tokens
+from casegate.oauth.denylist import revoke_operator_tokens
 from casegate.storage.db import get_or_raise
 from casegate.storage.models import AccessGroup, Operator
 
@@ -51,6 +51,23 @@ def set_enabled(session: Session, operator_id: str, enabled: bool, actor: str = 
         revoke_operator_tokens(session, operator)
     audit.record(session, "operator.enabled" if enabled else "operator.disabled",
                  actor=actor, subject=operator_id)
+    return operator
+
+
+def set_password(session: Session, operator_id: str, password: str, actor: str = "") -> Operator:
+    """SECURITY Decision 6: a new password ends the person's sessions and revokes their
+    tokens, refresh tokens included."""
+    from casegate.oauth import families
+
+    operator = get_operator(session, operator_id)
+    if operator.kind != "person":
+        raise Invalid("operator", "a service operator cannot sign in, so it has no password")
+    if not password or len(password) > MAX_PASSWORD:
+        raise Invalid("password", f"a password is 1 to {MAX_PASSWORD} characters")
+    operator.password_hash = PasswordHasher().hash(password)
+    revoke_operator_tokens(session, operator)
+    families.revoke_between(session, operator_id, None, "password changed")
+    audit.record(session, "operator.password_changed", actor=actor, subject=operator_id)
     return operator
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from casegate import bootstrap
-from casegate.cli import access, audit, client, context, operator, token
+from casegate.cli import access, audit, client, consent, context, operator, token
 from casegate.cli.output import emit, errors, say
 from casegate.errors import CasegateError
 
@@ -17,6 +17,7 @@ app = typer.Typer(help="casegate: an OAuth 2.0 authorization server and the case
 app.add_typer(client.app, name="client")
 app.add_typer(operator.app, name="operator")
 app.add_typer(token.app, name="token")
+app.add_typer(consent.app, name="consent")
 app.add_typer(access.roles, name="role")
 app.add_typer(access.accessgroups, name="accessgroup")
 app.add_typer(access.casetypes, name="casetype")

@@ -41,11 +41,13 @@ def _save(client: ClientRegistration, secret: str, credentials_file: Path | None
 
 def _shown_once(client: ClientRegistration, secret: str, as_json: bool,
                 credentials_file: Path | None, cfg: Settings) -> None:
-    data = service.describe(client, cfg.base_url) | {"client_secret": secret}
+    data = service.describe(client, cfg.base_url)
+    if secret:
+        data["client_secret"] = secret
     if credentials_file is not None:
         data["credentials_file"] = str(credentials_file)
     emit(data, as_json)
-    if not as_json:
+    if not as_json and secret:
         say("The client secret is shown only now: store it safely.")
 
 
@@ -65,18 +67,35 @@ def create(
         "--redirect-uri", help="Repeatable; exact match, https (http only on loopback).")
     ] = None,
     application: Annotated[str, typer.Option("--application")] = "",
+    public: Annotated[bool, typer.Option(
+        "--public", help="A public client (browser or native app): no secret, PKCE always; "
+                         "authorization_code and refresh_token only.")] = False,
+    allow_plain_pkce: Annotated[bool, typer.Option(
+        "--allow-plain-pkce", help="Accept PKCE 'plain' from this client (S256 otherwise).")
+    ] = False,
+    refresh_lifetime: Annotated[str, typer.Option(
+        "--refresh-lifetime", help="Seconds a refresh-token family lives, however often it is "
+                                   "rotated (default 30 days).")] = str(30 * 24 * 3600),
+    post_logout_redirect_uri: Annotated[list[str] | None, typer.Option(
+        "--post-logout-redirect-uri", help="Repeatable; where sign-out may return (exact).")
+    ] = None,
     credentials_file: CredentialsFile = None,
     as_json: Json = False,
 ) -> None:
     """Register a client; its ID and secret are printed once."""
     with errors():
         cfg = context.settings()
+        grants = grant or ["client_credentials"]
         with context.database(cfg) as session:
             client, secret = service.create(
-                session, cfg.hmac_key(), name=name, grants=grant or ["client_credentials"],
+                session, cfg.hmac_key(), name=name, grants=grants,
                 operator_id=operator, lifetime=lifetime, scopes=scope, application=application,
-                redirect_uris=redirect_uri)
+                redirect_uris=redirect_uri, public=public, allow_plain_pkce=allow_plain_pkce,
+                refresh_lifetime=refresh_lifetime,
+                post_logout_redirect_uris=post_logout_redirect_uri)
             _save(client, secret, credentials_file, cfg)
+        if "password" in grants:
+            say(f"warning: {service.GRANT_WARNING}")
         _shown_once(client, secret, as_json, credentials_file, cfg)
 
 

@@ -77,3 +77,20 @@ def enable(operator_id: str, as_json: Json = False) -> None:
         with context.database(cfg) as session:
             data = describe(operators.set_enabled(session, operator_id, True))
         emit(data, as_json)
+
+
+@app.command("set-password")
+def set_password(
+    operator_id: str,
+    password: Annotated[str, typer.Option(
+        "--password", envvar="CASEGATE_OPERATOR_PASSWORD", prompt=True, hide_input=True,
+        confirmation_prompt=True, help="The new password (asked for when not given; or set "
+                                       "CASEGATE_OPERATOR_PASSWORD).")],
+    as_json: Json = False,
+) -> None:
+    """Set a person's password: their sign-in sessions end and their tokens are revoked."""
+    with errors():
+        cfg = context.settings()
+        with context.database(cfg) as session:
+            data = describe(operators.set_password(session, operator_id, password))
+        emit(data, as_json)

@@ -11,12 +11,15 @@ from sqlalchemy.orm import Session
 from casegate import audit, crypto
 from casegate.errors import Conflict, Invalid, NotFound
 from casegate.oauth import metadata
-from casegate.oauth.revocation import revoke_client_tokens
+from casegate.oauth.denylist import revoke_client_tokens
 from casegate.storage.db import get_or_raise
 from casegate.storage.models import ClientRegistration, Operator
 
-# the grants a registration may allow today; the others arrive with their issues
-GRANT_TYPES = ("client_credentials",)
+# the grants a registration may allow (refresh_token: the client gets refresh tokens with
+# the code and password grants); the assertion grants arrive with their issue
+GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token", "password")
+GRANT_WARNING = ("the password grant lets the client see the person's password; RFC 9700 "
+                 "§2.4 says it must not be used. Prefer authorization_code with PKCE.")
 MAX_LIFETIME = 366 * 24 * 3600
 MAX_GRACE = 7 * 24 * 3600
 
@@ -56,13 +59,22 @@ def check_redirect_uri(uri: str) -> str:
     return uri
 
 
-def check_grants(session: Session, grants: list[str], operator_id: str | None) -> None:
+def check_grants(session: Session, grants: list[str], operator_id: str | None,
+                 public: bool = False, redirect_uris: list[str] | None = None) -> None:
     if not grants:
         raise Invalid("grant", "allow at least one grant type")
     unknown = [g for g in grants if g not in GRANT_TYPES]
     if unknown:
         raise Invalid("grant", f"unsupported grant type {unknown[0][:64]!r}; "
                                f"supported: {', '.join(GRANT_TYPES)}")
+    if "authorization_code" in grants and not redirect_uris:
+        raise Invalid("redirect-uri", "the authorization code grant needs a redirect URI")
+    if "refresh_token" in grants and not {"authorization_code", "password"} & set(grants):
+        raise Invalid("grant", "refresh tokens come with authorization_code or password")
+    if public and not set(grants) <= {"authorization_code", "refresh_token"}:
+        # a public client proves nothing about itself: only PKCE-bound grants are safe
+        raise Invalid("grant", "a public client may only use authorization_code "
+                               "(and refresh_token)")
     if "client_credentials" not in grants:
         return
     if not operator_id:
@@ -76,22 +88,39 @@ def check_grants(session: Session, grants: list[str], operator_id: str | None) -
                                   "operator reserved for it")
 
 
+def check_refresh_lifetime(value: object) -> int:
+    try:
+        return check_lifetime(value)
+    except Invalid as exc:
+        raise Invalid("refresh-lifetime", "the refresh token lifetime is a positive whole "
+                                          f"number of seconds, at most {MAX_LIFETIME}") from exc
+
+
 def create(session: Session, key: bytes, *, name: str, grants: list[str],
            operator_id: str | None, lifetime: object = 3600, scopes: list[str] | None = None,
            application: str = "", redirect_uris: list[str] | None = None,
+           public: bool = False, allow_plain_pkce: bool = False,
+           refresh_lifetime: object = 30 * 24 * 3600,
+           post_logout_redirect_uris: list[str] | None = None,
            actor: str = "") -> tuple[ClientRegistration, str]:
+    """A new registration and its secret (empty for a public client, which has none)."""
     name = name.strip()
     if not name or len(name) > 200:
         raise Invalid("name", "a client registration needs a name of 1 to 200 characters")
     if session.scalar(select(ClientRegistration).where(ClientRegistration.name == name)):
         raise Conflict(f"a client registration named {name!r} already exists")
-    check_grants(session, grants, operator_id)
-    secret = crypto.new_secret()
+    uris = [check_redirect_uri(u) for u in dict.fromkeys(redirect_uris or [])]
+    check_grants(session, grants, operator_id, public, uris)
+    secret = "" if public else crypto.new_secret()
     client = ClientRegistration(
-        client_id=_unique_id(session), name=name, secret_hash=crypto.keyed_hash(key, secret),
+        client_id=_unique_id(session), name=name,
+        secret_hash=crypto.keyed_hash(key, secret) if secret else "",
         grant_types=list(dict.fromkeys(grants)), operator_id=operator_id,
         token_lifetime=check_lifetime(lifetime), scopes=scopes or [], application=application,
-        redirect_uris=[check_redirect_uri(u) for u in dict.fromkeys(redirect_uris or [])],
+        redirect_uris=uris, public=public, allow_plain_pkce=allow_plain_pkce,
+        refresh_lifetime=check_refresh_lifetime(refresh_lifetime),
+        post_logout_redirect_uris=[check_redirect_uri(u) for u in
+                                   dict.fromkeys(post_logout_redirect_uris or [])],
     )
     session.add(client)
     audit.record(session, "client.created", actor=actor, subject=client.client_id, name=name)
@@ -123,6 +152,8 @@ def regenerate_secret(session: Session, key: bytes, client_id: str, grace: int =
     if isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace <= MAX_GRACE:
         raise Invalid("grace", f"the grace period is 0 to {MAX_GRACE} whole seconds")
     client = get(session, client_id)
+    if client.public:
+        raise Invalid("client", "a public client has no secret")
     secret = crypto.new_secret()
     client.old_secret_hash = client.secret_hash if grace else None
     client.old_secret_until = time.time() + grace if grace else 0.0
@@ -166,7 +197,10 @@ def save_as(session: Session, key: bytes, client_id: str, name: str,
     return create(session, key, name=name, grants=list(source.grant_types),
                   operator_id=source.operator_id, lifetime=source.token_lifetime,
                   scopes=list(source.scopes), application=source.application,
-                  redirect_uris=list(source.redirect_uris), actor=actor)
+                  redirect_uris=list(source.redirect_uris), public=source.public,
+                  allow_plain_pkce=source.allow_plain_pkce,
+                  refresh_lifetime=source.refresh_lifetime,
+                  post_logout_redirect_uris=list(source.post_logout_redirect_uris), actor=actor)
 
 
 def credentials_file(client: ClientRegistration, secret: str, base_url: str) -> str:
@@ -174,8 +208,10 @@ def credentials_file(client: ClientRegistration, secret: str, base_url: str) -> 
     return (
         f"Client Name: {client.name}\n"
         f"Client ID: {client.client_id}\n"
-        f"Client Secret: {secret}\n"
-        f"Access token endpoint: {base_url}{metadata.TOKEN}\n"
+        + (f"Client Secret: {secret}\n" if secret else "Client type: public (no secret)\n")
+        + (f"Authorization endpoint: {base_url}{metadata.AUTHORIZE}\n"
+           if "authorization_code" in client.grant_types else "")
+        + f"Access token endpoint: {base_url}{metadata.TOKEN}\n"
         f"Token revocation endpoint: {base_url}{metadata.REVOKE}\n"
     )
 
@@ -190,6 +226,10 @@ def describe(client: ClientRegistration, base_url: str) -> dict[str, object]:
         "token_lifetime": client.token_lifetime,
         "scopes": list(client.scopes),
         "redirect_uris": list(client.redirect_uris),
+        "public": client.public,
+        "allow_plain_pkce": client.allow_plain_pkce,
+        "refresh_lifetime": client.refresh_lifetime,
+        "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
         "application": client.application,
         "enabled": client.enabled,
         "token_endpoint": base_url + metadata.TOKEN,

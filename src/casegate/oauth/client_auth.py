@@ -1,4 +1,5 @@
-"""RFC 6749 §2.3.1: client_secret_basic or client_secret_post, never both at once."""
+"""RFC 6749 §2.3.1: client_secret_basic or client_secret_post, never both at once; public
+clients (no secret) name themselves with client_id alone ("none"), where a grant allows it."""
 
 from __future__ import annotations
 
@@ -48,7 +49,12 @@ class AuthenticatedClient:
         return grant_type in self.registration.grant_types
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return method in ("client_secret_basic", "client_secret_post")
+        return method == ("none" if self.registration.public else "client_secret_basic") or (
+            method == "client_secret_post" and not self.registration.public)
+
+    @property
+    def public(self) -> bool:
+        return self.registration.public
 
 
 def credentials(request: FormRequest) -> tuple[str, str, str]:
@@ -63,9 +69,9 @@ def credentials(request: FormRequest) -> tuple[str, str, str]:
             raise oauth_error("invalid_request", "client_id differs from the Authorization header")
         return "client_secret_basic", client_id, secret
     client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
-    if not client_id or not secret:
+    if not client_id:
         raise InvalidClientError(description="no client credentials")
-    return "client_secret_post", client_id, secret
+    return ("client_secret_post" if secret else "none"), client_id, secret
 
 
 def _basic(header: str) -> tuple[str, str]:
@@ -98,13 +104,22 @@ def secret_matches(client: ClientRegistration | None, hmac_key: bytes, secret: s
     return client is not None and (matches_current or (matches_old and in_grace))
 
 
-def authenticate(session: Session, hmac_key: bytes, request: FormRequest) -> AuthenticatedClient:
+def authenticate(session: Session, hmac_key: bytes, request: FormRequest,
+                 methods: list[str]) -> AuthenticatedClient:
     method, client_id, secret = credentials(request)
+    if method not in methods:
+        raise InvalidClientError(description=f"{method} is not accepted here")
     row = session.execute(CLIENT_QUERY, {"client_id": client_id}).first()
+    if method == "none":
+        # a public client proves nothing but its ID; only grants bound by PKCE accept it
+        if row is None or not row[0].public or not row[0].enabled:
+            raise InvalidClientError(description="not a public client")
+        request.auth_method = method
+        return AuthenticatedClient(row[0], row[1], row[2])
     # hash and compare even for an unknown ID (against the dummy digest): short-circuiting
     # on `row is None` would let timing tell which client IDs exist
     matches = secret_matches(row[0] if row else None, hmac_key, secret)
-    if row is None or not matches:
+    if row is None or not matches or row[0].public:
         raise InvalidClientError(description="unknown client" if row is None else "bad secret")
     if not row[0].enabled:
         raise InvalidClientError(description="client disabled")

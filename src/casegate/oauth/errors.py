@@ -19,6 +19,7 @@ from authlib.oauth2.rfc6749.errors import (
 from starlette.responses import JSONResponse
 
 __all__ = [
+    "CommitFirst",
     "InvalidClientError",
     "InvalidGrantError",
     "InvalidRequestError",
@@ -57,6 +58,15 @@ def oauth_error(error: str, description: str, status: int = 400) -> OAuth2Error:
     return exc
 
 
+class CommitFirst(Exception):
+    """An error whose side effects must be kept: the request's transaction commits (a
+    replayed code's revocation) and then `error` is answered."""
+
+    def __init__(self, error: OAuth2Error) -> None:
+        super().__init__(error.error)
+        self.error = error
+
+
 def public_description(exc: OAuth2Error) -> str:
     return PUBLIC.get(exc.error or "", exc.description or exc.error or "")
 
@@ -74,6 +84,9 @@ def error_response(exc: OAuth2Error) -> JSONResponse:
     headers = dict(NO_STORE)
     # RFC 6749 §5.2 asks for the challenge when Basic was tried; RFC 9110 §15.5.2 wants one
     # on every 401, and Basic is the scheme a client can always retry with
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:  # SECURITY Decision 8
+        headers["Retry-After"] = str(retry_after)
     if error == "invalid_client":
         headers["WWW-Authenticate"] = 'Basic realm="casegate", charset="UTF-8"'
     body = {"error": error, "error_description": public_description(exc)}

@@ -10,23 +10,40 @@ INTROSPECT = "/prweb/PRRestService/oauth2/v1/token/introspect"
 AUTHORIZE = "/prweb/PRRestService/oauth2/v1/authorize"
 KEYS = "/prweb/PRRestService/oauth2/v1/token/keys"
 DENYLIST = "/prweb/api/oauth2/v1/token/denylist"
+USERINFO = "/prweb/PRRestService/oauth2/v1/userinfo"
+LOGOUT = "/prweb/PRRestService/oauth2/v1/logout"
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
 
-def document(base: str, grant_types: list[str], scopes: list[str]) -> dict[str, Any]:
+def document(base: str, grant_types: list[str], scopes: list[str],
+             signing_alg: str) -> dict[str, Any]:
+    """RFC 8414, and OpenID Connect Discovery 1.0 §3 (one document serves both)."""
     return {
         "issuer": base,
+        "authorization_endpoint": base + AUTHORIZE,
         "token_endpoint": base + TOKEN,
         "jwks_uri": base + KEYS,
         "revocation_endpoint": base + REVOKE,
         "introspection_endpoint": base + INTROSPECT,
+        "userinfo_endpoint": base + USERINFO,
+        "end_session_endpoint": base + LOGOUT,
+        # `password` is listed, but served only to clients explicitly allowed it (RFC 9700
+        # §2.4 says it must not be used; kept for Pega parity, SECURITY Decision 1)
         "grant_types_supported": grant_types,
-        # no authorization endpoint yet: no response type is served
-        "response_types_supported": [],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [signing_alg],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce",
+                             "at_hash", "azp", "name"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "scopes_supported": scopes,
-        "token_endpoint_auth_methods_supported": AUTH_METHODS,
-        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        # "none": public clients, at the token endpoint for the code and refresh grants
+        "token_endpoint_auth_methods_supported": [*AUTH_METHODS, "none"],
+        "revocation_endpoint_auth_methods_supported": [*AUTH_METHODS, "none"],
         "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
         "service_documentation": base + "/docs",
     }

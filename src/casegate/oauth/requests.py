@@ -34,6 +34,7 @@ class FormRequest(OAuth2Request):  # type: ignore[misc]
         self._form = form
         self.payload = BasicOAuth2Payload(form)
         self.session: Session | None = None
+        self.address = ""  # the caller's IP address, for throttling
 
     @property
     def form(self) -> dict[str, str]:

@@ -20,6 +20,7 @@ from casegate.oauth.errors import (
 )
 from casegate.oauth.grants import GRANTS
 from casegate.oauth.requests import FormRequest, read_form
+from casegate.oauth.scopes import OIDC
 from casegate.oauth.server import AuthorizationServer
 from casegate.storage.models import AccessGroup
 
@@ -37,8 +38,14 @@ def form_body(fields: dict[str, str], required: list[str]) -> dict[str, object]:
 
 
 CLIENT_FIELDS = {"client_id": "client_secret_post only", "client_secret": "client_secret_post only"}
-TOKEN_DOC = form_body({"grant_type": "client_credentials",
+TOKEN_DOC = form_body({"grant_type": "client_credentials, authorization_code, refresh_token "
+                                     "or password",
                        "scope": "space-separated; default: all the client may have",
+                       "code": "authorization_code: the code", "redirect_uri":
+                       "authorization_code: as in the authorization request",
+                       "code_verifier": "authorization_code: the PKCE verifier",
+                       "refresh_token": "refresh_token: the refresh token",
+                       "username": "password: the operator", "password": "password",
                        **CLIENT_FIELDS}, ["grant_type"])
 TOKEN_ARG_DOC = form_body({"token": "an access token of this client",
                            "token_type_hint": "optional, ignored when unknown",
@@ -51,7 +58,9 @@ def _server(request: Request) -> AuthorizationServer:
 
 
 async def _form(request: Request) -> FormRequest:
-    return await read_form(request)
+    form = await read_form(request)
+    form.address = request.client.host if request.client else ""
+    return form
 
 
 async def _refused(request: Request, exc: OAuth2Error, event: str,
@@ -126,8 +135,9 @@ def keys(request: Request) -> JSONResponse:
 def server_metadata(request: Request) -> JSONResponse:
     server = _server(request)
     with server.factory() as session:
-        scopes = sorted({s for group in session.scalars(select(AccessGroup.scopes)) for s in group})
+        scopes = sorted({s for group in session.scalars(select(AccessGroup.scopes)) for s in group}
+                        | set(OIDC))
     doc: dict[str, Any] = metadata.document(
-        server.issuer, [grant.GRANT_TYPE for grant in GRANTS], scopes
-    )
+        server.issuer, [grant.GRANT_TYPE for grant in GRANTS], scopes,
+        server.keys.current().alg or server.settings.signing_alg)
     return JSONResponse(doc)

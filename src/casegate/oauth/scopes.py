@@ -16,13 +16,23 @@ def allowed(registration: ClientRegistration, group: AccessGroup | None) -> list
     return granted
 
 
+# OpenID Connect's scopes: a person may always let a client know who they are
+OIDC = ("openid", "profile")
+
+
+def for_person(registration: ClientRegistration, group: AccessGroup | None) -> list[str]:
+    oidc = [s for s in OIDC if not registration.scopes or s in registration.scopes]
+    return allowed(registration, group) + oidc
+
+
 def known_scopes(session: Session) -> set[str]:
-    return {s for scopes in session.scalars(select(AccessGroup.scopes)) for s in scopes}
+    return {s for scopes in session.scalars(select(AccessGroup.scopes)) for s in scopes} | set(
+        OIDC)
 
 
 def issued(session: Session, asked: str | None, allowed_scopes: list[str]) -> str:
-    if asked is None:
-        return " ".join(sorted(allowed_scopes))
+    if asked is None:  # OpenID Connect is asked for by name, never implied
+        return " ".join(sorted(s for s in allowed_scopes if s not in OIDC))
     wanted = asked.split(" ")
     if not asked or any(not s for s in wanted):
         raise oauth_error("invalid_scope", "scope is malformed")

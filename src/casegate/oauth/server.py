@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from casegate.audit import BatchedAudit
 from casegate.oauth import client_auth, throttle
-from casegate.oauth.errors import OAuth2Error
+from casegate.oauth.errors import CommitFirst, OAuth2Error
 from casegate.oauth.keys import KeyRing
 from casegate.oauth.requests import FormRequest
 from casegate.settings import Settings
@@ -42,7 +42,7 @@ class AuthorizationServer(_AuthlibServer):  # type: ignore[misc]
     def authenticate_client(self, request: FormRequest, methods: list[str],
                             endpoint: str = "token") -> client_auth.AuthenticatedClient:
         assert request.session is not None
-        return client_auth.authenticate(request.session, self.hmac_key, request)
+        return client_auth.authenticate(request.session, self.hmac_key, request, methods)
 
     def create_oauth2_request(self, request: FormRequest) -> FormRequest:
         return request
@@ -66,9 +66,14 @@ class AuthorizationServer(_AuthlibServer):  # type: ignore[misc]
             return throttle.failed(session, client_id, address)
 
     def token(self, request: FormRequest) -> Response:
-        with self.factory() as session, session.begin():
-            request.session = session
-            return cast(Response, self.create_token_response(request))
+        with self.factory() as session:
+            with session.begin():
+                request.session = session
+                try:
+                    return cast(Response, self.create_token_response(request))
+                except CommitFirst as exc:
+                    failure = exc.error
+            raise failure
 
     def endpoint(self, name: str, request: FormRequest) -> Response:
         with self.factory() as session, session.begin():

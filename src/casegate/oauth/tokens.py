@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from joserfc import jwt
@@ -23,6 +23,7 @@ class Grant:
     lifetime: int
     # the latest "not before" mark of the client and the operator (see issued_at)
     not_before: float = 0.0
+    jti: str = field(default_factory=token_id)
 
 
 def issued_at(not_before: float) -> int:
@@ -31,8 +32,7 @@ def issued_at(not_before: float) -> int:
     return max(int(time.time()), math.ceil(not_before))
 
 
-def issue_access_token(keys: KeyRing, issuer: str, audience: str, grant: Grant) -> dict[str, Any]:
-    key = keys.current()
+def access_claims(issuer: str, audience: str, grant: Grant) -> dict[str, Any]:
     iat = issued_at(grant.not_before)
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -41,13 +41,22 @@ def issue_access_token(keys: KeyRing, issuer: str, audience: str, grant: Grant) 
         "client_id": grant.client_id,
         "iat": iat,
         "exp": iat + grant.lifetime,
-        "jti": token_id(),
+        "jti": grant.jti,
     }
     if grant.scope:
         claims["scope"] = grant.scope
-    header = {"alg": key.alg, "typ": "at+jwt", "kid": key.kid}
+    return claims
+
+
+def sign(keys: KeyRing, claims: dict[str, Any], typ: str) -> str:
+    key = keys.current()
+    return jwt.encode({"alg": key.alg, "typ": typ, "kid": key.kid}, claims, key)
+
+
+def issue_access_token(keys: KeyRing, issuer: str, audience: str, grant: Grant) -> dict[str, Any]:
+    claims = access_claims(issuer, audience, grant)
     token: dict[str, Any] = {
-        "access_token": jwt.encode(header, claims, key),
+        "access_token": sign(keys, claims, "at+jwt"),
         "token_type": "Bearer",
         "expires_in": grant.lifetime,
     }

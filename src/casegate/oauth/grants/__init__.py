@@ -1,7 +1,8 @@
 """Every grant casegate serves at the token endpoint."""
 
 from casegate.oauth.grants.client_credentials import ClientCredentialsGrant
+from casegate.oauth.grants.person import AuthorizationCodeGrant, PasswordGrant, RefreshTokenGrant
 
-GRANTS = (ClientCredentialsGrant,)
+GRANTS = (ClientCredentialsGrant, AuthorizationCodeGrant, RefreshTokenGrant, PasswordGrant)
 
 __all__ = ["GRANTS"]

@@ -4,6 +4,13 @@ from casegate.storage.models.audit import AuditEvent
 from casegate.storage.models.base import Base
 from casegate.storage.models.case import Case, CaseType
 from casegate.storage.models.client import ClientRegistration
+from casegate.storage.models.grant import (
+    AuthorizationCode,
+    Consent,
+    RefreshToken,
+    SignInSession,
+    TokenFamily,
+)
 from casegate.storage.models.key import SigningKey
 from casegate.storage.models.operator import AccessGroup, Operator, Role
 from casegate.storage.models.throttle import FailureCount
@@ -12,13 +19,18 @@ from casegate.storage.models.token import RevokedToken
 __all__ = [
     "AccessGroup",
     "AuditEvent",
+    "AuthorizationCode",
     "Base",
     "Case",
     "CaseType",
     "ClientRegistration",
+    "Consent",
     "FailureCount",
     "Operator",
+    "RefreshToken",
     "RevokedToken",
     "Role",
+    "SignInSession",
     "SigningKey",
+    "TokenFamily",
 ]

@@ -22,6 +22,14 @@ class ClientRegistration(Base):
     # matched by exact string comparison (RFC 9700 §2.1); for the authorization code grant
     redirect_uris: Mapped[list[str]] = mapped_column(default=list)
     token_lifetime: Mapped[int] = mapped_column(default=3600)
+    # public clients (apps that cannot keep a secret) have none and must use PKCE
+    public: Mapped[bool] = mapped_column(default=False)
+    # PKCE "plain" only when explicitly allowed (SECURITY Decision 2)
+    allow_plain_pkce: Mapped[bool] = mapped_column(default=False)
+    # absolute lifetime of a refresh-token family, seconds (SECURITY Decision 7: 30 days)
+    refresh_lifetime: Mapped[int] = mapped_column(default=30 * 24 * 3600)
+    # where RP-initiated logout may send the browser back to (exact match)
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(default=list)
     application: Mapped[str] = mapped_column(String(200), default="")
     enabled: Mapped[bool] = mapped_column(default=True)
     # tokens issued before this instant fail (secret regenerated, "revoke all tokens")
