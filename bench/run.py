@@ -421,6 +421,16 @@ def oidc_server(port: int, workers: int, fmt: str = "jwt") -> Server:
         "AT_ALG": "ES256", "CLIENT_SECRET": SECRET}, PEERS / "oidc-provider")
 
 
+def oidc_jwt_loads(port: int) -> dict[str, Load]:
+    return {"token": oidc_loads(port)["token"]}
+
+
+def oidc_opaque_loads(port: int) -> dict[str, Load]:
+    """oidc-provider introspects only opaque tokens ("Structured JWT Tokens cannot be
+    introspected"): its introspection is measured on an opaque-token server."""
+    return {"introspect": oidc_loads(port)["introspect"]}
+
+
 def oidc_loads(port: int) -> dict[str, Load]:
     base = f"http://127.0.0.1:{port}"
     auth = basic("bench-client", SECRET)
@@ -489,7 +499,9 @@ def compare(opts: Options, work: Path, rows: list[dict[str, Any]], peers: bool) 
     ]
     if peers:
         targets += [
-            ("oidc-provider", oidc_server(free_port(), opts.workers), oidc_loads),
+            ("oidc-provider", oidc_server(free_port(), opts.workers), oidc_jwt_loads),
+            ("oidc-provider-opaque", oidc_server(free_port(), opts.workers, "opaque"),
+             oidc_opaque_loads),
             ("authlib", authlib_server(free_port(), opts.workers, work), authlib_loads),
             ("dot", dot_server(free_port(), opts.workers, work), dot_loads),
         ]
