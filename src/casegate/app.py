@@ -15,6 +15,7 @@ from casegate.audit import BatchedAudit
 from casegate.cases import routes_v1, routes_v2
 from casegate.cases.errors import API_PREFIX, ApiError, api_error_response, envelope
 from casegate.oauth import routes as oauth_routes
+from casegate.oauth.fast_token import FastToken
 from casegate.oauth.grants import GRANTS
 from casegate.oauth.introspection import IntrospectionEndpoint
 from casegate.oauth.keys import KeyRing
@@ -70,6 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     docs.install(app)
     install_error_handlers(app)
+    app.add_middleware(FastToken, runtime=runtime)  # inside Guard: its limits and headers
     app.add_middleware(Guard, max_body=settings.max_body_bytes, https=not settings.http)
     return app
 

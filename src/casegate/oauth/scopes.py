@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from casegate.oauth.errors import oauth_error
@@ -16,11 +16,11 @@ def allowed(registration: ClientRegistration, group: AccessGroup | None) -> list
     return granted
 
 
-def known_scopes(session: Session) -> set[str]:
+def known_scopes(session: Session | Connection) -> set[str]:
     return {s for scopes in session.scalars(select(AccessGroup.scopes)) for s in scopes}
 
 
-def issued(session: Session, asked: str | None, allowed_scopes: list[str]) -> str:
+def issued(session: Session | Connection, asked: str | None, allowed_scopes: list[str]) -> str:
     if asked is None:
         return " ".join(sorted(allowed_scopes))
     wanted = asked.split(" ")
