@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Engine, Table, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from casegate.storage.models import AuditEvent
 
 log = logging.getLogger("casegate.audit")
+AUDIT_INSERT = insert(cast(Table, AuditEvent.__table__))
 
 
 def record(
@@ -78,8 +79,11 @@ class BatchedAudit:
                     log.exception("audit event %s lost", row["event"])
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
-        with self._factory() as session, session.begin():
-            session.execute(insert(AuditEvent), rows)
+        # Core executemany on a plain connection: the ORM's bulk insert spent ~10x longer
+        # per row in Python (holding the GIL the token endpoint needs)
+        engine = cast(Engine, self._factory.kw["bind"])
+        with engine.begin() as conn:
+            conn.execute(AUDIT_INSERT, rows)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
