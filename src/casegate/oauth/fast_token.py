@@ -25,7 +25,6 @@ from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy.dialects import sqlite
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from casegate.oauth import metadata, scopes
@@ -35,6 +34,7 @@ from casegate.oauth.grants.client_credentials import ClientCredentialsGrant
 from casegate.oauth.requests import FormRequest, parse_form
 from casegate.oauth.tokens import Grant, issue_access_token
 from casegate.storage.models import AccessGroup, ClientRegistration, Operator
+from casegate.web.middleware import security_headers
 from casegate.web.runtime import Runtime
 
 FORM = "application/x-www-form-urlencoded"
@@ -132,6 +132,10 @@ class FastToken:
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
         self.runtime = runtime
+        settings = runtime.settings
+        self.max_body = settings.max_body_bytes
+        self.headers = [*((k.lower().encode(), v.encode()) for k, v in HEADERS.items()),
+                        *security_headers(https=not settings.http)]
         url = runtime.engine.url
         path = url.database or ""
         self.reader = (SqliteReader(path) if url.get_backend_name() == "sqlite"
@@ -140,6 +144,12 @@ class FastToken:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] != "http" or scope["path"] != metadata.TOKEN
                 or scope["method"] != "POST" or scope.get("query_string")):
+            await self.app(scope, receive, send)
+            return
+        # in front of Guard: only a body of a declared, allowed length is read here (the
+        # server holds the client to it); anything else is Guard's to limit or refuse
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if not declared.isdigit() or int(declared) > self.max_body:
             await self.app(scope, receive, send)
             return
         body = b""
@@ -152,7 +162,12 @@ class FastToken:
             more = message.get("more_body", False)
         token = await self._token(scope, body)
         if token is not None:
-            await JSONResponse(token, headers=HEADERS)(scope, receive, send)
+            # as Starlette's JSONResponse renders it
+            data = json.dumps(token, ensure_ascii=False, allow_nan=False, indent=None,
+                              separators=(",", ":")).encode("utf-8")
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-length", str(len(data)).encode()), *self.headers]})
+            await send({"type": "http.response.body", "body": data})
             return
         replayed = False
 
