@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from casegate.storage.models import AuditEvent
 
 log = logging.getLogger("casegate.audit")
-AUDIT_INSERT = insert(cast(Table, AuditEvent.__table__))
+INSERT = insert(cast(Table, AuditEvent.__table__))
 
 
 def record(
@@ -28,6 +28,13 @@ def record(
     """Write an event inside the caller's transaction: it commits with the change it describes."""
     session.add(AuditEvent(event=event, actor=actor, subject=subject, outcome=outcome,
                            detail=detail))
+
+
+def row(event: str, *, actor: str = "", subject: str = "", outcome: str = "ok",
+        **detail: Any) -> dict[str, Any]:
+    """One event as the values of INSERT (for Core writers, in their own transaction)."""
+    return {"at": time.time(), "event": event, "actor": actor, "subject": subject,
+            "outcome": outcome, "detail": detail}
 
 
 class BatchedAudit:
@@ -48,10 +55,9 @@ class BatchedAudit:
 
     def add(self, event: str, *, actor: str = "", subject: str = "", outcome: str = "ok",
             **detail: Any) -> None:
-        row = {"at": time.time(), "event": event, "actor": actor, "subject": subject,
-               "outcome": outcome, "detail": detail}
+        values = row(event, actor=actor, subject=subject, outcome=outcome, **detail)
         with self._lock:
-            self._rows.append(row)
+            self._rows.append(values)
             self.counts[(event, outcome)] = self.counts.get((event, outcome), 0) + 1
 
     def start(self) -> None:
@@ -83,7 +89,7 @@ class BatchedAudit:
         # per row in Python (holding the GIL the token endpoint needs)
         engine = cast(Engine, self._factory.kw["bind"])
         with engine.begin() as conn:
-            conn.execute(AUDIT_INSERT, rows)
+            conn.execute(INSERT, rows)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
