@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy.dialects import sqlite
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
 from casegate.oauth import metadata, scopes
 from casegate.oauth.client_auth import credentials, secret_matches
@@ -34,11 +34,13 @@ from casegate.oauth.grants.client_credentials import ClientCredentialsGrant
 from casegate.oauth.requests import FormRequest, parse_form
 from casegate.oauth.tokens import Grant, issue_access_token
 from casegate.storage.models import AccessGroup, ClientRegistration, Operator
-from casegate.web.middleware import security_headers
+from casegate.web.fast_path import Answer, FastPath
 from casegate.web.runtime import Runtime
 
 FORM = "application/x-www-form-urlencoded"
-HEADERS = dict(ClientCredentialsGrant.TOKEN_RESPONSE_HEADER)
+# TOKEN_RESPONSE_HEADER but Content-Type, which FastPath sends
+NO_CACHE = [(k.lower().encode(), v.encode())
+            for k, v in ClientCredentialsGrant.TOKEN_RESPONSE_HEADER if k.lower() != "content-type"]
 CLIENT_QUERY = (
     select(ClientRegistration.client_id, ClientRegistration.secret_hash,
            ClientRegistration.old_secret_hash, ClientRegistration.old_secret_until,
@@ -126,59 +128,22 @@ def grant_for(conn: Connection | SqliteReader, hmac_key: bytes,
                  not_before=max(row.not_before, row.operator_not_before))
 
 
-class FastToken:
-    """ASGI middleware: the token endpoint's common case; every other request passes by."""
+class FastToken(FastPath):
+    """The token endpoint's common case; every other request passes by."""
+
+    PATH = metadata.TOKEN
 
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
-        self.app = app
+        super().__init__(app, runtime.settings)
         self.runtime = runtime
-        settings = runtime.settings
-        self.max_body = settings.max_body_bytes
-        self.headers = [*((k.lower().encode(), v.encode()) for k, v in HEADERS.items()),
-                        *security_headers(https=not settings.http)]
         url = runtime.engine.url
         path = url.database or ""
         self.reader = (SqliteReader(path) if url.get_backend_name() == "sqlite"
                        and path and path != ":memory:" else None)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] != "http" or scope["path"] != metadata.TOKEN
-                or scope["method"] != "POST" or scope.get("query_string")):
-            await self.app(scope, receive, send)
-            return
-        # in front of Guard: only a body of a declared, allowed length is read here (the
-        # server holds the client to it); anything else is Guard's to limit or refuse
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if not declared.isdigit() or int(declared) > self.max_body:
-            await self.app(scope, receive, send)
-            return
-        body = b""
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
+    async def answer(self, scope: Scope, body: bytes) -> Answer | None:
         token = await self._token(scope, body)
-        if token is not None:
-            # as Starlette's JSONResponse renders it
-            data = json.dumps(token, ensure_ascii=False, allow_nan=False, indent=None,
-                              separators=(",", ":")).encode("utf-8")
-            await send({"type": "http.response.start", "status": 200, "headers": [
-                (b"content-length", str(len(data)).encode()), *self.headers]})
-            await send({"type": "http.response.body", "body": data})
-            return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        return None if token is None else (200, token, NO_CACHE)
 
     async def _token(self, scope: Scope, body: bytes) -> dict[str, Any] | None:
         headers = Headers(scope=scope)
