@@ -334,7 +334,7 @@ def add_clients(db_url: str, count: int, start: int) -> None:
             "'bench' || lpad(i::text, 15, '0'), 'bench client ' || i, "
             "md5(i::text) || md5(i::text || 'x'), NULL, 0, '[\"client_credentials\"]'::json, "
             "%s, '[]'::json, '[]'::json, 3600, '', true, 0, %s, %s "
-            "FROM generate_series(%s, %s) AS i",
+            "FROM generate_series(%s::bigint, %s::bigint) AS i",
             (operator, now, now, start, start + count - 1))
         conn.execute("ANALYZE client_registrations")
     conn.close()
@@ -357,7 +357,7 @@ def add_revoked(db_url: str, count: int, start: int) -> None:
         conn.execute(
             "INSERT INTO revoked_tokens (jti, client_id, expires_at, reason, revoked_at) "
             "SELECT lpad(i::text, 22, '0') || substr(md5(i::text), 1, 8), 'bench', %s, "
-            "'revoked', %s FROM generate_series(%s, %s) AS i",
+            "'revoked', %s FROM generate_series(%s::bigint, %s::bigint) AS i",
             (now + 86400, now, start, start + count - 1))
         conn.execute("ANALYZE revoked_tokens")
     conn.close()
@@ -728,6 +728,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--no-peers", action="store_true", help="casegate and bare only")
     parser.add_argument("--out", type=Path, default=BENCH / "results")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the runs already in OUT/runs.jsonl and add these to them")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         log("wrk is not installed (Debian: apt-get install wrk)")
@@ -742,22 +744,32 @@ def main(argv: list[str] | None = None) -> int:
         ["compare"] if smoke else ["compare", "growth", "workers"])
     engines = ["sqlite"] if smoke else [e for e in args.engines.split(",") if e]
     opts.out.mkdir(parents=True, exist_ok=True)
-    for stale in ("runs.jsonl", "results.json", "results.md"):
-        (opts.out / stale).unlink(missing_ok=True)
-    shutil.rmtree(opts.out / "raw", ignore_errors=True)
-    shutil.rmtree(opts.out / "logs", ignore_errors=True)
-    (opts.out / "raw").mkdir()
-    (opts.out / "logs").mkdir()
-    peers = not (smoke or args.no_peers) and setup_peers()
     rows: list[dict[str, Any]] = []
+    runs = opts.out / "runs.jsonl"
+    if args.keep and runs.exists():
+        rows = [json.loads(line) for line in runs.read_text().splitlines() if line.strip()]
+    else:
+        runs.unlink(missing_ok=True)
+        shutil.rmtree(opts.out / "raw", ignore_errors=True)
+        shutil.rmtree(opts.out / "logs", ignore_errors=True)
+    for stale in ("results.json", "results.md"):
+        (opts.out / stale).unlink(missing_ok=True)
+    (opts.out / "raw").mkdir(exist_ok=True)
+    (opts.out / "logs").mkdir(exist_ok=True)
+    peers = not (smoke or args.no_peers) and setup_peers()
+    failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="casegate-bench-") as tmp:
         work = Path(tmp)
-        if "compare" in sections:
-            compare(opts, work, rows, peers)
-        if "growth" in sections:
-            growth(opts, work, rows, engines)
-        if "workers" in sections:
-            workers(opts, work, rows, engines)
+        for name, run in (("compare", lambda: compare(opts, work, rows, peers)),
+                          ("growth", lambda: growth(opts, work, rows, engines)),
+                          ("workers", lambda: workers(opts, work, rows, engines))):
+            if name not in sections:
+                continue
+            try:
+                run()
+            except Exception as exc:  # report what was measured; name what was not
+                log(f"{name} stopped: {type(exc).__name__}: {exc}")
+                failed.append(name)
     found = versions()
     (opts.out / "results.json").write_text(json.dumps(
         {"machine": found, "options": {"duration": opts.duration, "warmup": opts.warmup,
@@ -769,7 +781,7 @@ def main(argv: list[str] | None = None) -> int:
     if not smoke:
         plots(opts.out)
     log(summary_line(rows, 32 if 32 in opts.conns else opts.conns[-1]))
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
