@@ -1,11 +1,13 @@
 """The token endpoint's common case is answered before routing (oauth/fast_token.py); every
 other request reaches the full endpoint, which answers exactly as before."""
 
+import sqlite3
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from casegate.oauth.fast_token import SqliteReader
 from casegate.oauth.server import AuthorizationServer
 from fixtures.factories import get_token
 
@@ -81,3 +83,17 @@ def test_a_disabled_client_gets_no_token_from_either_path(
                          auth=(demo["client_id"], demo["client_secret"]))
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
+
+
+def test_a_failing_inline_read_hands_over_to_the_full_endpoint(
+        http: TestClient, demo: dict[str, Any], full_endpoint_calls: list[str],
+        monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
+    def locked(self: Any, client_id: str) -> Any:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(SqliteReader, "client", locked)
+    body = get_token(http, demo["client_id"], demo["client_secret"])
+    assert body["token_type"] == "Bearer"
+    # on SQLite the inline read failed and the full endpoint answered; PostgreSQL never reads
+    # inline, so its fast path answered
+    assert full_endpoint_calls == (["client_credentials"] if backend == "sqlite" else [])

@@ -76,8 +76,10 @@ class SqliteReader:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
+            # a WAL read waits only in rare cases (WAL recovery); never long on the event
+            # loop: after 50 ms it fails, and the full endpoint (in a thread) takes over
             self._conn = sqlite3.connect(self._path, isolation_level=None,
-                                         check_same_thread=False, timeout=30)
+                                         check_same_thread=False, timeout=0.05)
             self._conn.row_factory = sqlite3.Row
         return self._conn
 
@@ -159,7 +161,10 @@ class FastToken(FastPath):
         request = FormRequest("POST", "https://casegate" + metadata.TOKEN, headers, form)
         try:
             if self.reader is not None:  # a WAL read never waits for a writer: inline
-                grant = grant_for(self.reader, self.runtime.server.hmac_key, request)
+                try:
+                    grant = grant_for(self.reader, self.runtime.server.hmac_key, request)
+                except sqlite3.Error as exc:
+                    raise Declined from exc
             else:
                 grant = await run_in_threadpool(self._grant, request)
         except Declined:
