@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from casegate.oauth.fast_token import SqliteReader
+from casegate.oauth.fast_token import FastToken, SqliteReader
 from casegate.oauth.server import AuthorizationServer
 from fixtures.factories import get_token
 
@@ -97,3 +97,16 @@ def test_a_failing_inline_read_hands_over_to_the_full_endpoint(
     # on SQLite the inline read failed and the full endpoint answered; PostgreSQL never reads
     # inline, so its fast path answered
     assert full_endpoint_calls == (["client_credentials"] if backend == "sqlite" else [])
+
+
+def test_an_error_in_the_fast_path_is_the_full_endpoints_to_answer(
+        http: TestClient, demo: dict[str, Any], full_endpoint_calls: list[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("casegate.oauth.fast_token.grant_for", broken)
+    monkeypatch.setattr(FastToken, "_grant", broken)
+    body = get_token(http, demo["client_id"], demo["client_secret"])
+    assert body["token_type"] == "Bearer"
+    assert full_endpoint_calls == ["client_credentials"]

@@ -10,6 +10,7 @@ as the work itself (bench/README.md).
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from casegate.settings import Settings
 from casegate.web.middleware import security_headers
 
+log = logging.getLogger("casegate.web")
 Answer = tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]
 
 
@@ -50,7 +52,11 @@ class FastPath:
                 return
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        answer = await self.answer(scope, body)
+        try:
+            answer = await self.answer(scope, body)
+        except Exception:  # in front of Guard: the full stack meets it again, and answers 500
+            log.exception("fast path of %s declined after an error", self.PATH)
+            answer = None
         if answer is not None:
             status, content, headers = answer
             # as Starlette's JSONResponse renders it
