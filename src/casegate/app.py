@@ -10,11 +10,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp
 
 from casegate.audit import BatchedAudit
 from casegate.cases import routes_v1, routes_v2
 from casegate.cases.errors import API_PREFIX, ApiError, api_error_response, envelope
+from casegate.cases.fast_create import FastCreateCase
 from casegate.oauth import routes as oauth_routes
+from casegate.oauth.fast_token import FastToken
 from casegate.oauth.grants import GRANTS
 from casegate.oauth.introspection import IntrospectionEndpoint
 from casegate.oauth.keys import KeyRing
@@ -61,7 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
         runtime.audit.stop()
         runtime.engine.dispose()
 
-    app = FastAPI(title="casegate", version="0.1.0", lifespan=lifespan, docs_url=None,
+    app = App(title="casegate", version="0.1.0", lifespan=lifespan, docs_url=None,
                   redoc_url=None, description=DESCRIPTION)
     app.state.runtime = runtime
     app.include_router(oauth_routes.router)
@@ -73,6 +76,15 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(Guard, max_body=settings.max_body_bytes, https=not settings.http)
     return app
+
+
+class App(FastAPI):
+    """FastAPI, with the common case of the token endpoint and of POST /cases answered in
+    front of its middleware (web/fast_path.py, with Guard's headers and body limit)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        runtime: Runtime = self.state.runtime
+        return FastCreateCase(FastToken(super().build_middleware_stack(), runtime), runtime)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Engine, Table, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from casegate.storage.models import AuditEvent
 
 log = logging.getLogger("casegate.audit")
+INSERT = insert(cast(Table, AuditEvent.__table__))
 
 
 def record(
@@ -27,6 +28,13 @@ def record(
     """Write an event inside the caller's transaction: it commits with the change it describes."""
     session.add(AuditEvent(event=event, actor=actor, subject=subject, outcome=outcome,
                            detail=detail))
+
+
+def row(event: str, *, actor: str = "", subject: str = "", outcome: str = "ok",
+        **detail: Any) -> dict[str, Any]:
+    """One event as the values of INSERT (for Core writers, in their own transaction)."""
+    return {"at": time.time(), "event": event, "actor": actor, "subject": subject,
+            "outcome": outcome, "detail": detail}
 
 
 class BatchedAudit:
@@ -47,10 +55,9 @@ class BatchedAudit:
 
     def add(self, event: str, *, actor: str = "", subject: str = "", outcome: str = "ok",
             **detail: Any) -> None:
-        row = {"at": time.time(), "event": event, "actor": actor, "subject": subject,
-               "outcome": outcome, "detail": detail}
+        values = row(event, actor=actor, subject=subject, outcome=outcome, **detail)
         with self._lock:
-            self._rows.append(row)
+            self._rows.append(values)
             self.counts[(event, outcome)] = self.counts.get((event, outcome), 0) + 1
 
     def start(self) -> None:
@@ -78,8 +85,11 @@ class BatchedAudit:
                     log.exception("audit event %s lost", row["event"])
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
-        with self._factory() as session, session.begin():
-            session.execute(insert(AuditEvent), rows)
+        # Core executemany on a plain connection: the ORM's bulk insert spent ~10x longer
+        # per row in Python (holding the GIL the token endpoint needs)
+        engine = cast(Engine, self._factory.kw["bind"])
+        with engine.begin() as conn:
+            conn.execute(INSERT, rows)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

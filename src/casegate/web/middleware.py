@@ -33,6 +33,18 @@ def _json(status: int, body: dict[str, Any]) -> tuple[Message, Message]:
     return start, {"type": "http.response.body", "body": data}
 
 
+def security_headers(https: bool) -> list[tuple[bytes, bytes]]:
+    """What every answer carries."""
+    headers = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-frame-options", b"DENY"),
+    ]
+    if https:
+        headers.append((b"strict-transport-security", b"max-age=31536000"))
+    return headers
+
+
 class Guard:
     """Refuses oversized bodies with 413 and turns any unexpected error into a plain 500.
 
@@ -42,13 +54,7 @@ class Guard:
     def __init__(self, app: ASGIApp, max_body: int, https: bool) -> None:
         self.app = app
         self.max_body = max_body
-        self.headers = [
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"x-frame-options", b"DENY"),
-        ]
-        if https:
-            self.headers.append((b"strict-transport-security", b"max-age=31536000"))
+        self.headers = security_headers(https)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
