@@ -28,6 +28,7 @@ def start(session: Session, client: ClientRegistration, operator: Operator, scop
                          created_at=time.time(),
                          expires_at=time.time() + client.refresh_lifetime, access_tokens=[])
     session.add(family)
+    session.flush()  # before its refresh tokens, which reference it (no ORM relationship)
     return family
 
 
