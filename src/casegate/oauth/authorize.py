@@ -39,6 +39,8 @@ class RedirectError(Exception):
     def __init__(self, request: AuthRequest, error: str, description: str) -> None:
         super().__init__(error)
         self.request, self.error, self.description = request, error, description
+        # read now: once the session rolls back the error, the registration is detached
+        self.client_id = request.client.client_id
 
 
 @dataclass

@@ -196,7 +196,7 @@ def _authorize(rt: Runtime, request: Request, query: str,
         return message(rt, request, "This sign-in cannot go on", str(exc), 400)
     except RedirectError as exc:
         rt.audit.add("authorize.refused", outcome="refused", error=exc.error,
-                     subject=exc.request.client.client_id)
+                     subject=exc.client_id)
         return redirect(authorize.error_url(exc, settings), 303 if consented else 302)
 
 
