@@ -81,7 +81,9 @@ def _csrf_cookie(rt: Runtime, request: Request) -> str:
 def _csrf_ok(rt: Runtime, request: Request, form: dict[str, str]) -> bool:
     cookie = request.cookies.get(_cookie(rt, "casegate_csrf"), "")
     origin = request.headers.get("origin")
-    if origin is not None and origin != _origin(rt.settings.base_url):
+    # under our Referrer-Policy no-referrer a browser posts the forms with `Origin: null`
+    # (Fetch, "serializing a request origin"): only another site's origin is refused here
+    if origin not in (None, "null") and origin != _origin(rt.settings.base_url):
         return False
     return bool(cookie) and crypto.equal(_csrf_for(rt, cookie), form.get("csrf", ""))
 
