@@ -29,6 +29,7 @@ from casegate.storage.models import (
 CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 MAX_QUERY = 8000
+LOOPBACK_NETLOC = re.compile(r"(127\.0\.0\.1|\[::1\])(?::[0-9]+)?")
 
 
 class PageError(Exception):
@@ -60,14 +61,16 @@ class AuthRequest:
 
 def _portless(uri: str) -> str | None:
     """A loopback-IP http URI without its port; None for any other URI."""
-    parts = urlsplit(uri)
     try:
-        host, _ = parts.hostname, parts.port
+        parts = urlsplit(uri)
+        _ = parts.port  # out of range: not a URI a browser would follow
     except ValueError:
         return None
-    if parts.scheme != "http" or host not in ("127.0.0.1", "::1") or "@" in parts.netloc:
+    netloc = LOOPBACK_NETLOC.fullmatch(parts.netloc)
+    # exact: urlsplit lowercases the scheme and drops tabs, so its rebuilt string must be uri
+    if parts.scheme != "http" or netloc is None or parts.geturl() != uri:
         return None
-    return parts._replace(netloc="[::1]" if host == "::1" else host).geturl()
+    return parts._replace(netloc=netloc.group(1)).geturl()
 
 
 def redirect_matches(registered: list[str], given: str) -> bool:
