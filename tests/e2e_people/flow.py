@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import OAuth2Client
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Page
 
 from fixtures.served import Served, cli
 
@@ -98,3 +98,24 @@ def consent_through(page: Page, auth: Authorization, person: Person, back_to: st
     page.get_by_role("button", name="Allow").click()
     page.wait_for_url(back_to + "?**")
     return page.url
+
+
+@dataclass
+class Opened:
+    page: Page
+    auth: Authorization
+    registration: dict[str, Any]
+    callback: str
+
+
+def open_sign_in(served: Served, app_url: str, discovery: dict[str, Any],
+                 context: BrowserContext, **extra: str) -> Opened:
+    """A newly registered confidential client sends the browser to the authorization
+    endpoint, which shows the sign-in page."""
+    callback = app_url + "/callback"
+    registration = register_client(served, redirect_uri=callback)
+    with stock_client(served, registration, callback) as client:
+        auth = authorization(client, discovery["authorization_endpoint"], **extra)
+    page = context.new_page()
+    page.goto(auth.url)
+    return Opened(page, auth, registration, callback)

@@ -34,7 +34,7 @@ def left_half_hash(token: str) -> str:
     return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
 
 
-def verified_id_token(id_token: str, jwks: dict[str, Any], issuer: str, client_id: str,
+def verified_id_token(id_token: str, jwks: Any, issuer: str, client_id: str,
                       nonce: str) -> dict[str, Any]:
     decoded = jwt.decode(id_token, KeySet.import_key_set(jwks), algorithms=["ES256", "RS256"])
     jwt.JWTClaimsRegistry(
