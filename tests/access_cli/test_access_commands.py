@@ -2,8 +2,6 @@
 what a client acting as an operator made with them may then do over HTTP."""
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from casegate.settings import Settings
+from fixtures.commands import as_json, assert_fails_cleanly, user_shell
 from fixtures.factories import CASES_PATH, SEED_BODY, bearer, get_token
 from fixtures.served import cli
 
@@ -30,23 +29,7 @@ PARCEL_SCHEMA = {"type": "object", "required": ["Weight"],
 @pytest.fixture
 def env(settings: Settings) -> dict[str, str]:
     """A user's shell on the `settings` fixture's home and (initialised, demo) database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEGATE_")}
-    return env | {"CASEGATE_HOME": str(settings.home), "CASEGATE_DATABASE_URL": settings.db_url}
-
-
-def as_json(result: subprocess.CompletedProcess[str]) -> Any:
-    return json.loads(result.stdout)
-
-
-def assert_fails_cleanly(result: subprocess.CompletedProcess[str], *phrases: str) -> None:
-    """Non-zero exit, nothing on stdout, one line on stderr that says why, no traceback."""
-    assert result.returncode != 0
-    assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for phrase in phrases:
-        assert phrase in lines[0], lines[0]
+    return user_shell(settings)
 
 
 def test_role_create_and_list_answer_exact_json(env: dict[str, str]) -> None:
