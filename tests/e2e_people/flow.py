@@ -119,3 +119,12 @@ def open_sign_in(served: Served, app_url: str, discovery: dict[str, Any],
     page = context.new_page()
     page.goto(auth.url)
     return Opened(page, auth, registration, callback)
+
+
+def code_flow(client: OAuth2Client, page: Page, person: Person, discovery: dict[str, Any],
+              callback: str) -> dict[str, Any]:
+    """The whole code flow in the browser, then the client's token request: the tokens."""
+    auth = authorization(client, discovery["authorization_endpoint"])
+    came_back = consent_through(page, auth, person, callback)
+    return dict(client.fetch_token(discovery["token_endpoint"], authorization_response=came_back,
+                                   state=auth.state, code_verifier=auth.code_verifier))

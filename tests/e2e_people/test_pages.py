@@ -9,6 +9,7 @@ from playwright.sync_api import BrowserContext, Response, expect
 from e2e_people.flow import (
     Person,
     authorization,
+    code_flow,
     consent_through,
     open_sign_in,
     query_of,
@@ -99,10 +100,7 @@ def test_sign_out_returns_with_state_and_the_next_authorization_asks_to_sign_in(
                                    post_logout_redirect_uri=signed_out)
     page = context.new_page()
     with stock_client(served, registration, callback) as client:
-        auth = authorization(client, discovery["authorization_endpoint"])
-        came_back = consent_through(page, auth, person, callback)
-        token = client.fetch_token(discovery["token_endpoint"], authorization_response=came_back,
-                                   state=auth.state, code_verifier=auth.code_verifier)
+        token = code_flow(client, page, person, discovery, callback)
 
         # OpenID Connect RP-Initiated Logout 1.0 §2, as a relying party sends it
         state = secrets.token_urlsafe(16)
