@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from authlib.common.security import generate_token
-from authlib.integrations.httpx_client import OAuth2Client
+from authlib.integrations.httpx_client import OAuth2Client, OAuthError
 from playwright.sync_api import BrowserContext, Page
 
 from fixtures.served import Served, cli
@@ -128,3 +128,12 @@ def code_flow(client: OAuth2Client, page: Page, person: Person, discovery: dict[
     came_back = consent_through(page, auth, person, callback)
     return dict(client.fetch_token(discovery["token_endpoint"], authorization_response=came_back,
                                    state=auth.state, code_verifier=auth.code_verifier))
+
+
+def refresh_refused(client: OAuth2Client, discovery: dict[str, Any], refresh_token: str) -> str:
+    """The token endpoint's error for a refresh token it no longer takes."""
+    try:
+        client.refresh_token(discovery["token_endpoint"], refresh_token=refresh_token)
+    except OAuthError as refused:
+        return str(refused.error)
+    raise AssertionError("the refresh token was accepted")
