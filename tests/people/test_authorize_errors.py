@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from casegate.storage.models import AuthorizationCode
+from casegate.storage.models import AuthorizationCode, SignInSession
 from people.flow import (
     CONSENT_PATH,
     ISSUER,
@@ -196,3 +196,44 @@ class TestSecurityHeaders:
         attributes = {a.strip().lower() for a in cookie.split(";")[1:]}
         assert {"secure", "httponly", "path=/", "samesite=lax"} <= attributes
         assert not any(a.startswith("domain") for a in attributes)
+
+
+def test_signin_posted_with_origin_null_is_accepted(http: TestClient, app: App,
+                                                    person: Person) -> None:
+    # a browser posts our forms with `Origin: null` under Referrer-Policy: no-referrer
+    page = authorize(http, query(app))
+    response = http.post(SIGNIN_PATH, data=hidden_fields(page) | {
+        "username": person.operator_id, "password": person.password},
+        headers={"Origin": "null"}, follow_redirects=False)
+    assert response.status_code == 303
+
+
+@pytest.mark.parametrize(("name", "error"), [("request", "request_not_supported"),
+                                             ("request_uri", "request_uri_not_supported")])
+def test_request_objects_are_refused(http: TestClient, app: App, name: str,
+                                     error: str) -> None:
+    back = redirected_to(authorize(http, query(app, **{name: "eyJhbGciOiJub25lIn0.e30."},
+                                               state="s5")), app)
+    assert back["error"] == error
+    assert back["state"] == "s5"
+
+
+def test_prompt_login_asks_a_signed_in_person_again(http: TestClient, app: App,
+                                                    person: Person) -> None:
+    consent_page(http, app, person)  # signed in
+    assert not is_signin_page(authorize(http, query(app)))
+    again = authorize(http, query(app, prompt="login"))
+    assert is_signin_page(again)
+    # signing in again satisfies prompt=login: no loop back to the sign-in page
+    assert is_consent_page(sign_in(http, again, person))
+
+
+def test_max_age_older_than_the_sign_in_asks_again(http: TestClient, db: sessionmaker[Session],
+                                                   app: App, person: Person) -> None:
+    consent_page(http, app, person)
+    assert is_consent_page(authorize(http, query(app, max_age="600")))
+    with db() as session, session.begin():  # the sign-in happened 20 minutes ago
+        for row in session.scalars(select(SignInSession)):
+            row.auth_time -= 1200
+    assert is_signin_page(authorize(http, query(app, max_age="600")))
+    assert is_consent_page(authorize(http, query(app)))  # no max_age: the session still holds
