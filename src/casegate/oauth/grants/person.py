@@ -205,7 +205,7 @@ class PasswordGrant(PersonGrant):
             raise oauth_error("invalid_request", "'username' and 'password' are required")
         try:
             operator = signin.check_password(self.server.factory, username, password,
-                                             getattr(self.request, "address", ""), "password")
+                                             self.request.address, "password")
         except signin.Throttled as exc:
             error = oauth_error("invalid_grant", "too many failed sign-ins; retry later", 429)
             error.retry_after = exc.wait
