@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from casegate import audit, crypto
 from casegate.oauth import scopes
+from casegate.oauth.errors import OAuth2Error
 from casegate.oauth.requests import has_control
 from casegate.settings import Settings
 from casegate.storage.models import (
@@ -177,9 +178,8 @@ def granted_scope(session: Session, request: AuthRequest, operator: Operator) ->
     allowed = scopes.for_person(request.client, group)
     try:
         return scopes.issued(session, request.scope, allowed)
-    except Exception as exc:  # authlib's OAuth2Error: carried back to the client
-        raise RedirectError(request, "invalid_scope", str(getattr(exc, "description", ""))
-                            ) from exc
+    except OAuth2Error as exc:  # carried back to the client
+        raise RedirectError(request, "invalid_scope", str(exc.description or "")) from exc
 
 
 def has_consent(session: Session, operator: Operator, client: ClientRegistration,

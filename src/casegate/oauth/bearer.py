@@ -67,7 +67,13 @@ def verify(keys: KeyRing, issuer: str, audience: str, token: str, leeway: int) -
     return check_claims(claims, issuer, audience, leeway)
 
 
-def verify_signature(keys: KeyRing, token: str) -> tuple[str, dict[str, Any]]:
+ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
+
+
+def verify_signature(keys: KeyRing, token: str,
+                     types: tuple[str, ...] = ACCESS_TOKEN_TYPES) -> tuple[str, dict[str, Any]]:
+    """Signed by one of our keys, with that key's algorithm, and of one of these `typ`s
+    (RFC 9068 §4 for access tokens; casegate's ID tokens are `JWT`)."""
     if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
         raise InvalidToken("malformed")
     try:
@@ -80,8 +86,8 @@ def verify_signature(keys: KeyRing, token: str) -> tuple[str, dict[str, Any]]:
         decoded = jwt.decode(token, key, algorithms=[key.alg or ALGORITHMS[0]])
     except (JoseError, ValueError, TypeError) as exc:
         raise InvalidToken(f"bad token: {type(exc).__name__}") from exc
-    if str(decoded.header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
-        raise InvalidToken("not an access token")
+    if str(decoded.header.get("typ", "")).lower() not in types:
+        raise InvalidToken("not a token of the expected type")
     return kid, dict(decoded.claims)
 
 

@@ -60,14 +60,6 @@ class AuthenticatedClient:
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type in self.registration.grant_types
 
-    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return method == ("none" if self.registration.public else "client_secret_basic") or (
-            method == "client_secret_post" and not self.registration.public)
-
-    @property
-    def public(self) -> bool:
-        return self.registration.public
-
 
 def credentials(request: FormRequest) -> tuple[str, str, str]:
     """(method, client_id, secret) as the client sent them."""

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from casegate import audit, crypto
 from casegate.oauth.denylist import deny
 from casegate.oauth.keys import KeyRing
-from casegate.oauth.tokens import Grant, access_claims, sign
+from casegate.oauth.tokens import Grant, access_claims, sign, token_response
 from casegate.storage.models import ClientRegistration, Operator, RefreshToken, TokenFamily
 
 OIDC_SCOPES = ("openid", "profile")
@@ -47,10 +47,7 @@ def issue(keys: KeyRing, issuer: str, audience: str, session: Session, family: T
     # a fresh list, so the ORM sees the change; expired entries need no revoking any more
     family.access_tokens = [t for t in family.access_tokens if float(t[1]) > now] + [
         [grant.jti, claims["exp"]]]
-    token: dict[str, Any] = {"access_token": access_token, "token_type": "Bearer",
-                             "expires_in": grant.lifetime}
-    if scope:
-        token["scope"] = scope
+    token = token_response(access_token, grant)
     if "refresh_token" in client.grant_types:
         value = crypto.new_secret()
         session.add(RefreshToken(token_hash=crypto.digest(value), family_id=family.id,

@@ -53,13 +53,17 @@ def sign(keys: KeyRing, claims: dict[str, Any], typ: str) -> str:
     return jwt.encode({"alg": key.alg, "typ": typ, "kid": key.kid}, claims, key)
 
 
-def issue_access_token(keys: KeyRing, issuer: str, audience: str, grant: Grant) -> dict[str, Any]:
-    claims = access_claims(issuer, audience, grant)
+def token_response(access_token: str, grant: Grant) -> dict[str, Any]:
+    """RFC 6749 §5.1's body for one access token."""
     token: dict[str, Any] = {
-        "access_token": sign(keys, claims, "at+jwt"),
+        "access_token": access_token,
         "token_type": "Bearer",
         "expires_in": grant.lifetime,
     }
     if grant.scope:
         token["scope"] = grant.scope
     return token
+
+
+def issue_access_token(keys: KeyRing, issuer: str, audience: str, grant: Grant) -> dict[str, Any]:
+    return token_response(sign(keys, access_claims(issuer, audience, grant), "at+jwt"), grant)

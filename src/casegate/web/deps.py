@@ -20,7 +20,8 @@ def runtime(request: Request) -> Runtime:
     return rt
 
 
-def _challenge(error: str, description: str) -> dict[str, str]:
+def challenge(error: str, description: str) -> dict[str, str]:
+    """RFC 6750 §3: the WWW-Authenticate header of a refused bearer token."""
     return {"WWW-Authenticate": f'{REALM}, error="{error}", error_description="{description}"'}
 
 
@@ -28,7 +29,7 @@ def bearer_token(request: Request) -> str:
     """RFC 6750 §2.1 only: a token in the URL leaks into logs and history (RFC 9700 §4.3.2)."""
     if "access_token" in request.query_params:
         raise ApiError(400, "send the access token in the Authorization header, not the URL",
-                       _challenge("invalid_request", "token in query string"))
+                       challenge("invalid_request", "token in query string"))
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     # RFC 6750 §3.1: no credentials, or another scheme (Basic…), gets no error code
     if scheme.lower() != "bearer":
@@ -36,7 +37,7 @@ def bearer_token(request: Request) -> str:
     token = token.strip()
     if not token or " " in token:
         raise ApiError(401, "the access token is invalid",
-                       _challenge("invalid_token", "malformed Authorization header"))
+                       challenge("invalid_token", "malformed Authorization header"))
     return token
 
 
@@ -61,7 +62,7 @@ def principal(token: Annotated[str, Depends(bearer_token)],
     except bearer.InvalidToken as exc:
         rt.audit.add("api.refused", outcome="refused", reason=str(exc))
         raise ApiError(401, "the access token is invalid, expired or revoked",
-                       _challenge("invalid_token", "the access token is invalid")) from exc
+                       challenge("invalid_token", "the access token is invalid")) from exc
 
 
 def require_scope(principal: bearer.Principal, scope: str) -> None:

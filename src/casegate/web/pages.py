@@ -17,8 +17,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from joserfc import jws, jwt
-from joserfc.errors import JoseError
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +28,7 @@ from casegate.oauth.authorize import AuthRequest, PageError, RedirectError
 from casegate.oauth.requests import has_control
 from casegate.storage.db import transaction
 from casegate.storage.models import ClientRegistration, Operator, SignInSession
+from casegate.web.deps import REALM, challenge
 from casegate.web.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
@@ -118,6 +117,16 @@ def message(rt: Runtime, request: Request, title: str, text: str, status: int,
 
 def redirect(url: str, status: int = 302) -> RedirectResponse:
     return RedirectResponse(url, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+async def checked_form(rt: Runtime, request: Request,
+                       again: str = "Go back to the application and start again."
+                       ) -> dict[str, str] | Response:
+    """A page's form as posted, or the 403 page when it is not one of ours (CSRF)."""
+    form = await read_page_form(request)
+    if form is None or not _csrf_ok(rt, request, form):
+        return message(rt, request, "This form has expired", again, 403)
+    return form
 
 
 async def read_page_form(request: Request) -> dict[str, str] | None:
@@ -236,10 +245,9 @@ def _without_login_prompt(query: str) -> str:
 @router.post(SIGNIN)
 async def signin_post(request: Request) -> Response:
     rt = _runtime(request)
-    form = await read_page_form(request)
-    if form is None or not _csrf_ok(rt, request, form):
-        return message(rt, request, "This form has expired",
-                       "Go back to the application and start again.", 403)
+    form = await checked_form(rt, request)
+    if isinstance(form, Response):
+        return form
     return await run_in_threadpool(_signin, rt, request, form)
 
 
@@ -269,10 +277,9 @@ def _signin(rt: Runtime, request: Request, form: dict[str, str]) -> Response:
 @router.post(CONSENT)
 async def consent_post(request: Request) -> Response:
     rt = _runtime(request)
-    form = await read_page_form(request)
-    if form is None or not _csrf_ok(rt, request, form):
-        return message(rt, request, "This form has expired",
-                       "Go back to the application and start again.", 403)
+    form = await checked_form(rt, request)
+    if isinstance(form, Response):
+        return form
     query = form.get("request", "")
     if form.get("decision") == "allow":
         return await run_in_threadpool(_authorize, rt, request, query, True)
@@ -318,12 +325,8 @@ def _logout_target(rt: Runtime, session: Session, params: dict[str, str]) -> str
 def _hinted_client(rt: Runtime, hint: str) -> str | None:
     """The client an ID token of ours was issued to (an expired one still names it)."""
     try:
-        kid = str(jws.extract_compact(hint.encode()).protected.get("kid", ""))
-        key = rt.keys.verification_key(kid)
-        if key is None:
-            return None
-        claims = jwt.decode(hint, key, algorithms=[key.alg or "ES256"]).claims
-    except (JoseError, ValueError, TypeError):
+        _, claims = bearer.verify_signature(rt.keys, hint, types=("jwt",))
+    except bearer.InvalidToken:
         return None
     if claims.get("iss") != rt.settings.base_url:
         return None
@@ -357,9 +360,9 @@ def _logout_page(rt: Runtime, request: Request, params: dict[str, str]) -> Respo
 @router.post(metadata.LOGOUT)
 async def logout_post(request: Request) -> Response:
     rt = _runtime(request)
-    form = await read_page_form(request)
-    if form is None or not _csrf_ok(rt, request, form):
-        return message(rt, request, "This form has expired", "Sign out again.", 403)
+    form = await checked_form(rt, request, "Sign out again.")
+    if isinstance(form, Response):
+        return form
     return await run_in_threadpool(_logout, rt, request, form)
 
 
@@ -384,9 +387,8 @@ def _logout(rt: Runtime, request: Request, form: dict[str, str]) -> Response:
 
 # -- userinfo and assets -----------------------------------------------------------------------
 def _bearer_error(status: int, error: str, description: str) -> JSONResponse:
-    challenge = f'Bearer realm="casegate", error="{error}", error_description="{description}"'
     return JSONResponse({"error": error, "error_description": description}, status_code=status,
-                        headers={"WWW-Authenticate": challenge, "Cache-Control": "no-store"})
+                        headers=challenge(error, description) | {"Cache-Control": "no-store"})
 
 
 @router.api_route(metadata.USERINFO, methods=["GET", "POST"])
@@ -396,7 +398,7 @@ async def userinfo(request: Request) -> Response:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return JSONResponse({"error": "invalid_request"}, status_code=401, headers={
-            "WWW-Authenticate": 'Bearer realm="casegate"', "Cache-Control": "no-store"})
+            "WWW-Authenticate": REALM, "Cache-Control": "no-store"})
     return await run_in_threadpool(_userinfo, rt, token.strip())
 
 

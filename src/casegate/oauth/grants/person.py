@@ -15,7 +15,7 @@ from typing import Any
 
 from authlib.oauth2.rfc6749.grants.base import BaseGrant, TokenEndpointMixin
 from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from casegate import audit, crypto
 from casegate.access import signin
@@ -50,6 +50,16 @@ def pkce_matches(verifier: str, challenge: str, method: str) -> bool:
         return False
     computed = s256(verifier) if method == "S256" else verifier
     return crypto.equal(computed, challenge)
+
+
+def use_once(session: Session, key: InstrumentedAttribute[str], value: str) -> bool:
+    """Mark a code or refresh token used, atomically: of two requests racing with one, exactly
+    one wins; False for the other, and for any later use (reuse)."""
+    model = key.class_
+    result = session.execute(
+        update(model).where(key == value, model.used_at.is_(None))
+        .values(used_at=time.time()).execution_options(synchronize_session=False))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 class PersonGrant(BaseGrant, TokenEndpointMixin):  # type: ignore[misc]
@@ -103,7 +113,7 @@ class AuthorizationCodeGrant(PersonGrant):
         code = self.session.get(AuthorizationCode, crypto.digest(value))
         if code is None or code.client_id != client.client_id:
             raise InvalidGrantError(description="unknown code")
-        if not self._consume(code):
+        if not use_once(self.session, AuthorizationCode.code_hash, code.code_hash):
             # RFC 6749 §4.1.2: a code used twice revokes what was issued from it
             family = self.session.get(TokenFamily, code.family_id)
             if family is not None:
@@ -122,15 +132,6 @@ class AuthorizationCodeGrant(PersonGrant):
                 verifier, code.code_challenge, code.code_challenge_method or "S256"):
             raise InvalidGrantError(description="code_verifier does not match")
         self.code = code
-
-    def _consume(self, code: AuthorizationCode) -> bool:
-        """Atomic: of two requests racing with one code, exactly one wins."""
-        result = self.session.execute(
-            update(AuthorizationCode)
-            .where(AuthorizationCode.code_hash == code.code_hash,
-                   AuthorizationCode.used_at.is_(None))
-            .values(used_at=time.time()).execution_options(synchronize_session=False))
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         code = self.code
@@ -160,7 +161,7 @@ class RefreshTokenGrant(PersonGrant):
             raise InvalidGrantError(description="unknown refresh token")
         if family.revoked_at is not None:
             raise InvalidGrantError(description="refresh token revoked")
-        if not self._rotate(row):
+        if not use_once(self.session, RefreshToken.token_hash, row.token_hash):
             families.revoke(self.session, family, "refresh token reused")
             raise CommitFirst(InvalidGrantError(description="refresh token already used"))
         if family.expires_at <= time.time():
@@ -174,13 +175,6 @@ class RefreshTokenGrant(PersonGrant):
             if not asked or not wanted <= set(family.scope.split()):
                 raise oauth_error("invalid_scope", "the scope exceeds the original grant")
         self.family, self.row, self.asked = family, row, asked
-
-    def _rotate(self, row: RefreshToken) -> bool:
-        result = self.session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.token_hash == row.token_hash, RefreshToken.used_at.is_(None))
-            .values(used_at=time.time()).execution_options(synchronize_session=False))
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         client: AuthenticatedClient = self.request.client
