@@ -11,6 +11,7 @@ from casegate.storage.models.grant import (
     SignInSession,
     TokenFamily,
 )
+from casegate.storage.models.identity import IdentityMapping, TokenProfile, UsedAssertion
 from casegate.storage.models.key import SigningKey
 from casegate.storage.models.operator import AccessGroup, Operator, Role
 from casegate.storage.models.throttle import FailureCount
@@ -26,6 +27,7 @@ __all__ = [
     "ClientRegistration",
     "Consent",
     "FailureCount",
+    "IdentityMapping",
     "Operator",
     "RefreshToken",
     "RevokedToken",
@@ -33,4 +35,6 @@ __all__ = [
     "SignInSession",
     "SigningKey",
     "TokenFamily",
+    "TokenProfile",
+    "UsedAssertion",
 ]

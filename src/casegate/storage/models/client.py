@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casegate.storage.models.base import Base, now
@@ -30,6 +32,14 @@ class ClientRegistration(Base):
     refresh_lifetime: Mapped[int] = mapped_column(default=30 * 24 * 3600)
     # where RP-initiated logout may send the browser back to (exact match)
     post_logout_redirect_uris: Mapped[list[str]] = mapped_column(default=list)
+    # assertion grants: the identity mapping that turns an assertion into an operator
+    identity_mapping: Mapped[str | None] = mapped_column(
+        ForeignKey("identity_mappings.name"), default=None)
+    # "client_secret" (basic or post) or "private_key_jwt" (RFC 7523 §2.2, with these keys)
+    auth_method: Mapped[str] = mapped_column(String(32), default="client_secret")
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    jwks_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    jwks_cacert: Mapped[str | None] = mapped_column(Text, default=None)
     application: Mapped[str] = mapped_column(String(200), default="")
     enabled: Mapped[bool] = mapped_column(default=True)
     # tokens issued before this instant fail (secret regenerated, "revoke all tokens")

@@ -40,6 +40,9 @@ class Operator(Base):
     kind: Mapped[str] = mapped_column(String(16))  # "person" | "service"
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
     access_group: Mapped[str] = mapped_column(ForeignKey("access_groups.name"))
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
+    # the identity mapping that created it just in time: only that one may update it
+    provisioned_by: Mapped[str | None] = mapped_column(String(128), default=None)
     enabled: Mapped[bool] = mapped_column(default=True)
     # tokens issued before this instant fail (disabled, password changed)
     not_before: Mapped[float] = mapped_column(default=0.0)
