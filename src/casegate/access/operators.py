@@ -17,7 +17,10 @@ MAX_PASSWORD = 1024
 
 
 def create_operator(session: Session, operator_id: str, kind: str, access_group: str,
-                    name: str = "", password: str | None = None, actor: str = "") -> Operator:
+                    name: str = "", password: str | None = None, actor: str = "",
+                    email: str | None = None, provisioned_by: str | None = None) -> Operator:
+    """A new operator; `provisioned_by` names the identity mapping that creates it just in
+    time (a person it makes has no password: they prove who they are through assertions)."""
     if not operator_id.strip() or len(operator_id) > 128:
         raise Invalid("operator", "an operator ID is 1 to 128 characters")
     if kind not in KINDS:
@@ -26,17 +29,18 @@ def create_operator(session: Session, operator_id: str, kind: str, access_group:
         raise Conflict(f"operator {operator_id!r} already exists")
     if session.get(AccessGroup, access_group) is None:
         raise NotFound("access group", access_group)
-    if kind == "person" and not password:
+    if kind == "person" and not password and provisioned_by is None:
         raise Invalid("password", "a person operator needs a password")
     if kind == "service" and password:
         raise Invalid("password", "a service operator cannot sign in, so it has no password")
     if password is not None and len(password) > MAX_PASSWORD:
         raise Invalid("password", f"at most {MAX_PASSWORD} characters")
     operator = Operator(id=operator_id, name=name or operator_id, kind=kind,
-                        access_group=access_group,
+                        access_group=access_group, email=email, provisioned_by=provisioned_by,
                         password_hash=PasswordHasher().hash(password) if password else None)
     session.add(operator)
-    audit.record(session, "operator.created", actor=actor, subject=operator_id, kind=kind)
+    audit.record(session, "operator.created", actor=actor, subject=operator_id, kind=kind,
+                 **({"identity_mapping": provisioned_by} if provisioned_by else {}))
     return operator
 
 

@@ -12,7 +12,13 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from casegate.oauth.keys import ALGORITHMS, KeyRing
-from casegate.storage.models import AccessGroup, ClientRegistration, Operator, RevokedToken
+from casegate.storage.models import (
+    AccessGroup,
+    ClientRegistration,
+    Operator,
+    RevokedToken,
+    TokenProfile,
+)
 
 MAX_TOKEN_LENGTH = 4096
 
@@ -114,14 +120,18 @@ def check_claims(claims: dict[str, Any], issuer: str, audience: str, leeway: int
 
 
 # built once (statement construction cost as much as running it); one round trip checks
-# the deny list and both "not before" marks
+# the deny list and both "not before" marks. A token issued without a client (JWT bearer,
+# RFC 7521 §4.1) carries its issuer as client_id: it lives while a token profile still
+# accepts that issuer without a client.
 LIVE_QUERY = (
     select(ClientRegistration.enabled, ClientRegistration.not_before, Operator, AccessGroup,
-           select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists())
-    .select_from(ClientRegistration)
-    .join(Operator, Operator.id == bindparam("sub"))
+           select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists(),
+           select(TokenProfile.name).where(TokenProfile.issuer == bindparam("client_id"),
+                                           TokenProfile.allow_without_client).exists())
+    .select_from(Operator)
     .join(AccessGroup, AccessGroup.name == Operator.access_group)
-    .where(ClientRegistration.client_id == bindparam("client_id"))
+    .outerjoin(ClientRegistration, ClientRegistration.client_id == bindparam("client_id"))
+    .where(Operator.id == bindparam("sub"))
 )
 
 
@@ -131,12 +141,14 @@ def check_live(session: Session, claims: dict[str, Any]) -> tuple[Operator, Acce
               "client_id": str(claims["client_id"])}
     row = session.execute(LIVE_QUERY, params).first()
     if row is None:
-        raise InvalidToken("client or operator gone")
-    client_enabled, client_not_before, operator, group, is_revoked = row
+        raise InvalidToken("operator gone")
+    client_enabled, client_not_before, operator, group, is_revoked, without_client = row
     iat = claims["iat"]
     if is_revoked:
         raise InvalidToken("revoked")
-    if not client_enabled or iat < client_not_before:
+    if client_enabled is None and not without_client:
+        raise InvalidToken("client gone")
+    if client_enabled is not None and (not client_enabled or iat < client_not_before):
         raise InvalidToken("client disabled or its tokens revoked")
     if not operator.enabled or iat < operator.not_before:
         raise InvalidToken("operator disabled or its tokens revoked")

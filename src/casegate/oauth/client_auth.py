@@ -1,5 +1,7 @@
 """RFC 6749 §2.3.1: client_secret_basic or client_secret_post, never both at once; public
-clients (no secret) name themselves with client_id alone ("none"), where a grant allows it."""
+clients (no secret) name themselves with client_id alone ("none"), where a grant allows it;
+clients registered with keys sign a JWT instead (private_key_jwt, RFC 7523 §2.2), checked by
+the same verifier as the JWT bearer grant's assertions (oauth/assertions.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from casegate import crypto
-from casegate.oauth.errors import InvalidClientError, oauth_error
+from casegate.oauth import assertions, replay
+from casegate.oauth.errors import InvalidClientError, explained, oauth_error
 from casegate.oauth.requests import FormRequest, has_control
 from casegate.storage.models import AccessGroup, ClientRegistration, Operator
 
@@ -25,6 +28,11 @@ CLIENT_QUERY = (
     .outerjoin(AccessGroup, AccessGroup.name == Operator.access_group)
     .where(ClientRegistration.client_id == bindparam("client_id"))
 )
+
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+# what a confidential client may use at any endpoint
+CONFIDENTIAL = [*SECRET_METHODS, "private_key_jwt"]
 
 # compared against when the client ID is unknown, so timing does not tell which IDs exist
 DUMMY_HASH = "0" * 64
@@ -62,9 +70,12 @@ class AuthenticatedClient:
 
 
 def credentials(request: FormRequest) -> tuple[str, str, str]:
-    """(method, client_id, secret) as the client sent them."""
+    """(method, client_id, secret) as the client sent them; for private_key_jwt the "secret"
+    is the client assertion."""
     header = request.headers.get("authorization", "")
     form = request.form
+    if "client_assertion" in form or "client_assertion_type" in form:
+        return _client_assertion(bool(header), form)
     if header:
         if "client_secret" in form:
             raise oauth_error("invalid_request", "use one client authentication method, not two")
@@ -76,6 +87,24 @@ def credentials(request: FormRequest) -> tuple[str, str, str]:
     if not client_id:
         raise InvalidClientError(description="no client credentials")
     return ("client_secret_post" if secret else "none"), client_id, secret
+
+
+def _client_assertion(with_header: bool, form: dict[str, str]) -> tuple[str, str, str]:
+    """RFC 7521 §4.2: client_assertion_type and client_assertion; the client is the
+    assertion's issuer (RFC 7523 §3), only claimed here, proved in authenticate()."""
+    if with_header or "client_secret" in form:
+        raise oauth_error("invalid_request", "use one client authentication method, not two")
+    if form.get("client_assertion_type") != CLIENT_ASSERTION_TYPE:
+        raise oauth_error("invalid_request", "client_assertion_type must be "
+                                             + CLIENT_ASSERTION_TYPE)
+    assertion = form.get("client_assertion", "")
+    try:
+        client_id = assertions.unverified_issuer(assertion)
+    except assertions.AssertionRefused as exc:
+        raise explained("invalid_client", f"client assertion: {exc}") from exc
+    if form.get("client_id", client_id) != client_id:
+        raise oauth_error("invalid_request", "client_id differs from the client assertion's")
+    return "private_key_jwt", client_id[:128], assertion
 
 
 def _basic(header: str) -> tuple[str, str]:
@@ -108,12 +137,36 @@ def secret_matches(client: Secrets | None, hmac_key: bytes, secret: str) -> bool
     return client is not None and (matches_current or (matches_old and in_grace))
 
 
+def private_key_jwt(session: Session, registration: ClientRegistration, assertion: str,
+                    audiences: tuple[str, ...], skew: int) -> None:
+    """RFC 7523 §3 for a client assertion: iss = sub = the client ID, aud = this server,
+    signed by one of the client's registered keys, used once."""
+    client_id = registration.client_id
+    trust = assertions.Trust(issuer=client_id, subject=client_id, audiences=audiences,
+                             jwks=registration.jwks, jwks_url=registration.jwks_url,
+                             cacert=registration.jwks_cacert)
+    try:
+        claims = assertions.verify(assertion, trust, skew)
+    except assertions.AssertionRefused as exc:
+        raise explained("invalid_client", f"client assertion: {exc}") from exc
+    key = replay.key_of("client", client_id, claims.get("jti"), assertion)
+    if not replay.use_once(session, key, float(claims["exp"]) + skew):
+        raise explained("invalid_client", "client assertion: it was already used")
+
+
 def authenticate(session: Session, hmac_key: bytes, request: FormRequest,
-                 methods: list[str]) -> AuthenticatedClient:
+                 methods: list[str], audiences: tuple[str, ...] = (),
+                 skew: int = 60) -> AuthenticatedClient:
     method, client_id, secret = credentials(request)
     if method not in methods:
         raise InvalidClientError(description=f"{method} is not accepted here")
     row = session.execute(CLIENT_QUERY, {"client_id": client_id}).first()
+    if method == "private_key_jwt":
+        if row is None or row[0].auth_method != "private_key_jwt" or not row[0].enabled:
+            raise InvalidClientError(description="not a private_key_jwt client, or disabled")
+        private_key_jwt(session, row[0], secret, audiences, skew)
+        request.auth_method = method
+        return AuthenticatedClient(row[0], row[1], row[2])
     if method == "none":
         # a public client proves nothing but its ID; only grants bound by PKCE accept it
         if row is None or not row[0].public or not row[0].enabled:
@@ -123,7 +176,7 @@ def authenticate(session: Session, hmac_key: bytes, request: FormRequest,
     # hash and compare even for an unknown ID (against the dummy digest): short-circuiting
     # on `row is None` would let timing tell which client IDs exist
     matches = secret_matches(row[0] if row else None, hmac_key, secret)
-    if row is None or not matches or row[0].public:
+    if row is None or not matches or row[0].public or row[0].auth_method != "client_secret":
         raise InvalidClientError(description="unknown client" if row is None else "bad secret")
     if not row[0].enabled:
         raise InvalidClientError(description="client disabled")

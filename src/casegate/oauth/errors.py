@@ -29,6 +29,7 @@ __all__ = [
     "UnsupportedGrantTypeError",
     "UnsupportedTokenTypeError",
     "error_response",
+    "explained",
     "oauth_error",
     "too_many_failures",
 ]
@@ -58,6 +59,15 @@ def oauth_error(error: str, description: str, status: int = 400) -> OAuth2Error:
     return exc
 
 
+def explained(error: str, description: str) -> OAuth2Error:
+    """A refusal of an assertion (grant or client assertion) whose description says which
+    check failed: the caller holds a signed assertion and needs to know what to fix. The
+    description is always casegate's own words, never the assertion's content."""
+    exc = oauth_error(error, description, 401 if error == "invalid_client" else 400)
+    exc.explained = True
+    return exc
+
+
 class CommitFirst(Exception):
     """An error whose side effects must be kept: the request's transaction commits (a
     replayed code's revocation) and then `error` is answered."""
@@ -68,6 +78,8 @@ class CommitFirst(Exception):
 
 
 def public_description(exc: OAuth2Error) -> str:
+    if getattr(exc, "explained", False):
+        return str(exc.description)
     return PUBLIC.get(exc.error or "", exc.description or exc.error or "")
 
 

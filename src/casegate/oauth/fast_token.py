@@ -28,7 +28,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Scope
 
 from casegate.oauth import metadata, scopes
-from casegate.oauth.client_auth import credentials, secret_matches
+from casegate.oauth.client_auth import SECRET_METHODS, credentials, secret_matches
 from casegate.oauth.errors import OAuth2Error
 from casegate.oauth.grants.client_credentials import ClientCredentialsGrant
 from casegate.oauth.requests import FormRequest, parse_form
@@ -38,6 +38,12 @@ from casegate.web.fast_path import Answer, FastPath
 from casegate.web.runtime import Runtime
 
 FORM = "application/x-www-form-urlencoded"
+ASSERTIONS = {"assertion", "client_assertion", "client_assertion_type"}
+
+
+def assertion_free(form: dict[str, str]) -> bool:
+    return ASSERTIONS.isdisjoint(form)
+
 # TOKEN_RESPONSE_HEADER but Content-Type, which FastPath sends
 NO_CACHE = [(k.lower().encode(), v.encode())
             for k, v in ClientCredentialsGrant.TOKEN_RESPONSE_HEADER if k.lower() != "content-type"]
@@ -104,9 +110,11 @@ def grant_for(conn: Connection | SqliteReader, hmac_key: bytes,
               request: FormRequest) -> Grant:
     """What the full endpoint would issue for this request, or Declined."""
     try:
-        _method, client_id, secret = credentials(request)
+        method, client_id, secret = credentials(request)
     except OAuth2Error as exc:
         raise Declined from exc
+    if method not in SECRET_METHODS:  # private_key_jwt and the rest: the full endpoint's
+        raise Declined
     if isinstance(conn, SqliteReader):
         row: Any = conn.client(client_id)
     else:
@@ -156,7 +164,9 @@ class FastToken(FastPath):
             form = parse_form(body)
         except OAuth2Error:
             return None
-        if form.get("grant_type") != ClientCredentialsGrant.GRANT_TYPE:
+        # only the plain client_credentials case: assertions of any kind (grant or client
+        # authentication) are verified by the full endpoint
+        if form.get("grant_type") != ClientCredentialsGrant.GRANT_TYPE or not assertion_free(form):
             return None
         request = FormRequest("POST", "https://casegate" + metadata.TOKEN, headers, form)
         try:

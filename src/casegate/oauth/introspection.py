@@ -7,6 +7,7 @@ from typing import Any
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 
 from casegate.oauth import bearer
+from casegate.oauth.client_auth import CONFIDENTIAL
 from casegate.oauth.errors import InvalidRequestError
 from casegate.oauth.requests import FormRequest
 
@@ -14,7 +15,7 @@ SHOWN = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti")
 
 
 class IntrospectionEndpoint(_IntrospectionEndpoint):  # type: ignore[misc]
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    CLIENT_AUTH_METHODS = CONFIDENTIAL
 
     def check_params(self, request: FormRequest, client: Any) -> None:
         if not request.form.get("token"):

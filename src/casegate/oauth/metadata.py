@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from casegate.oauth.assertions import DEFAULT_ALGORITHMS
+
 TOKEN = "/prweb/PRRestService/oauth2/v1/token"  # noqa: S105 (a path)
 REVOKE = "/prweb/PRRestService/oauth2/v1/revoke"
 INTROSPECT = "/prweb/PRRestService/oauth2/v1/token/introspect"
@@ -13,7 +15,9 @@ DENYLIST = "/prweb/api/oauth2/v1/token/denylist"
 USERINFO = "/prweb/PRRestService/oauth2/v1/userinfo"
 LOGOUT = "/prweb/PRRestService/oauth2/v1/logout"
 
-AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+# what a client assertion may be signed with (RFC 8414 §2: required with private_key_jwt)
+CLIENT_ASSERTION_ALGS = list(DEFAULT_ALGORITHMS)
 
 
 def document(base: str, grant_types: list[str], scopes: list[str],
@@ -43,7 +47,10 @@ def document(base: str, grant_types: list[str], scopes: list[str],
         "scopes_supported": scopes,
         # "none": public clients, at the token endpoint for the code and refresh grants
         "token_endpoint_auth_methods_supported": [*AUTH_METHODS, "none"],
+        "token_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
         "revocation_endpoint_auth_methods_supported": [*AUTH_METHODS, "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
         "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
         "service_documentation": base + "/docs",
     }

@@ -10,6 +10,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 
 from casegate import audit, crypto
 from casegate.oauth import bearer, families
+from casegate.oauth.client_auth import CONFIDENTIAL
 from casegate.oauth.denylist import deny
 from casegate.oauth.errors import InvalidGrantError, InvalidRequestError
 from casegate.oauth.requests import FormRequest
@@ -36,7 +37,7 @@ class FamilyToken:
 
 class RevocationEndpoint(_RevocationEndpoint):  # type: ignore[misc]
     # public clients may revoke their own tokens with client_id alone (RFC 7009 §5)
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS = [*CONFIDENTIAL, "none"]
 
     def check_params(self, request: FormRequest, client: Any) -> None:
         # RFC 7009 §2.1: an unknown token_type_hint is ignored, not an error

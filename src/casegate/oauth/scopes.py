@@ -9,9 +9,10 @@ from casegate.oauth.errors import oauth_error
 from casegate.storage.models import AccessGroup, ClientRegistration
 
 
-def allowed(registration: ClientRegistration, group: AccessGroup | None) -> list[str]:
+def allowed(registration: ClientRegistration | None, group: AccessGroup | None) -> list[str]:
+    """None: no client registration (a JWT bearer grant without client authentication)."""
     granted = list(group.scopes) if group is not None else []
-    if registration.scopes:
+    if registration is not None and registration.scopes:
         granted = [s for s in granted if s in registration.scopes]
     return granted
 

@@ -8,7 +8,7 @@ from authlib.oauth2 import AuthorizationServer as _AuthlibServer
 from sqlalchemy.orm import Session, sessionmaker
 
 from casegate.audit import BatchedAudit
-from casegate.oauth import client_auth, throttle
+from casegate.oauth import client_auth, metadata, throttle
 from casegate.oauth.errors import CommitFirst, OAuth2Error
 from casegate.oauth.keys import KeyRing
 from casegate.oauth.requests import FormRequest
@@ -38,11 +38,18 @@ class AuthorizationServer(_AuthlibServer):  # type: ignore[misc]
     def issuer(self) -> str:
         return self.settings.base_url
 
+    @property
+    def assertion_audiences(self) -> tuple[str, ...]:
+        """Who an assertion may be addressed to by default: the token endpoint URL or the
+        issuer (RFC 7523 §3, RFC 7522 §3)."""
+        return (self.issuer + metadata.TOKEN, self.issuer)
+
     # -- authlib's hooks -------------------------------------------------------------
     def authenticate_client(self, request: FormRequest, methods: list[str],
                             endpoint: str = "token") -> client_auth.AuthenticatedClient:
         assert request.session is not None
-        return client_auth.authenticate(request.session, self.hmac_key, request, methods)
+        return client_auth.authenticate(request.session, self.hmac_key, request, methods,
+                                        self.assertion_audiences, self.settings.clock_skew)
 
     def create_oauth2_request(self, request: FormRequest) -> FormRequest:
         return request

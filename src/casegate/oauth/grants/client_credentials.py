@@ -7,13 +7,13 @@ from typing import Any
 from authlib.oauth2.rfc6749 import grants
 
 from casegate.oauth import scopes
-from casegate.oauth.client_auth import AuthenticatedClient
+from casegate.oauth.client_auth import CONFIDENTIAL, AuthenticatedClient
 from casegate.oauth.errors import InvalidGrantError, UnauthorizedClientError
 from casegate.oauth.tokens import Grant, issue_access_token
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL
 
     def validate_token_request(self) -> None:
         client: AuthenticatedClient = self.authenticate_token_endpoint_client()

@@ -20,7 +20,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from casegate import audit, crypto
 from casegate.access import signin
 from casegate.oauth import families, scopes
-from casegate.oauth.client_auth import AuthenticatedClient
+from casegate.oauth.client_auth import CONFIDENTIAL, AuthenticatedClient
 from casegate.oauth.errors import (
     CommitFirst,
     InvalidGrantError,
@@ -63,7 +63,7 @@ def use_once(session: Session, key: InstrumentedAttribute[str], value: str) -> b
 
 
 class PersonGrant(BaseGrant, TokenEndpointMixin):  # type: ignore[misc]
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL
 
     @property
     def session(self) -> Session:
@@ -102,7 +102,7 @@ class AuthorizationCodeGrant(PersonGrant):
     """RFC 6749 §4.1.3 with RFC 7636; OpenID Connect's ID token when `openid` was granted."""
 
     GRANT_TYPE = "authorization_code"
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = [*CONFIDENTIAL, "none"]
 
     def validate_token_request(self) -> None:
         client = self.client_for_grant()
@@ -148,7 +148,7 @@ class RefreshTokenGrant(PersonGrant):
     revokes its family (RFC 9700 §4.14.2)."""
 
     GRANT_TYPE = "refresh_token"
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = [*CONFIDENTIAL, "none"]
 
     def validate_token_request(self) -> None:
         client = self.client_for_grant()
