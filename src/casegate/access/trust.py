@@ -8,8 +8,10 @@ import ssl
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from joserfc.errors import JoseError
-from joserfc.jwk import ECKey, OKPKey, RSAKey, import_key
+from joserfc.jwk import import_key
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -61,11 +63,15 @@ def public_key_jwks(pem: str) -> dict[str, Any]:
     if "PRIVATE KEY" in pem:
         raise Invalid("public-key", "this is a private key: give the public key")
     try:
-        key = import_key(pem.encode())
+        public = serialization.load_pem_public_key(pem.encode())
+        kty = ("RSA" if isinstance(public, rsa.RSAPublicKey) else
+               "EC" if isinstance(public, ec.EllipticCurvePublicKey) else
+               "OKP" if isinstance(public, ed25519.Ed25519PublicKey) else None)
+        if kty is None:
+            raise ValueError(kty)
+        key = import_key(pem.encode(), kty)  # type: ignore[call-overload]
     except (JoseError, ValueError, TypeError) as exc:
         raise Invalid("public-key", "not a PEM public key (RSA, EC or Ed25519)") from exc
-    if not isinstance(key, RSAKey | ECKey | OKPKey):
-        raise Invalid("public-key", "not a PEM public key (RSA, EC or Ed25519)")
     return {"keys": [dict(key.as_dict(private=False))]}
 
 
@@ -154,6 +160,7 @@ def create_profile(session: Session, name: str, *, issuer: str, jwks: str | None
         claim_map=check_fields(dict(claim_map or {}), "claim-map"),
         allow_without_client=allow_without_client)
     session.add(profile)
+    session.flush()  # column defaults are filled in by the INSERT
     audit.record(session, "tokenprofile.created", actor=actor, subject=name, issuer=issuer)
     return profile
 
@@ -226,6 +233,7 @@ def create_mapping(session: Session, name: str, *, type: str, token_profile: str
         attribute_map=check_fields(dict(attribute_map or {}), "attribute-map"),
         provision=provision, model_operator=model_operator, allowed_groups=allowed)
     session.add(mapping)
+    session.flush()
     audit.record(session, "identitymapping.created", actor=actor, subject=name, type=type,
                  provision=provision)
     return mapping

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from casegate import bootstrap
-from casegate.cli import access, audit, client, consent, context, operator, token
+from casegate.cli import access, audit, client, consent, context, operator, token, trust
 from casegate.cli.output import emit, errors, say
 from casegate.errors import CasegateError
 
@@ -21,6 +21,8 @@ app.add_typer(consent.app, name="consent")
 app.add_typer(access.roles, name="role")
 app.add_typer(access.accessgroups, name="accessgroup")
 app.add_typer(access.casetypes, name="casetype")
+app.add_typer(trust.profiles, name="tokenprofile")
+app.add_typer(trust.mappings, name="identitymapping")
 app.command("audit")(audit.audit)
 
 

@@ -9,7 +9,7 @@ import typer
 
 from casegate.bootstrap import write_private
 from casegate.cli import context
-from casegate.cli.output import emit, errors, say
+from casegate.cli.output import emit, errors, read_text, say
 from casegate.clients import service
 from casegate.clients.service import GRANT_TYPES
 from casegate.errors import CasegateError
@@ -57,7 +57,8 @@ def create(
     operator: Annotated[str | None, typer.Option(
         "--operator", help="The service operator the client acts as (client credentials).")] = None,
     grant: Annotated[list[str] | None, typer.Option(
-        "--grant", help=f"An allowed grant type ({', '.join(GRANT_TYPES)}); repeatable.")] = None,
+        "--grant", help=f"An allowed grant type ({', '.join(GRANT_TYPES)}; jwt-bearer and "
+                        "saml2-bearer for short); repeatable.")] = None,
     lifetime: Annotated[str, typer.Option(
         "--lifetime", help="Access token lifetime in seconds, a positive integer.")] = "3600",
     scope: Annotated[list[str] | None, typer.Option(
@@ -79,6 +80,21 @@ def create(
     post_logout_redirect_uri: Annotated[list[str] | None, typer.Option(
         "--post-logout-redirect-uri", help="Repeatable; where sign-out may return (exact).")
     ] = None,
+    identity_mapping: Annotated[str | None, typer.Option(
+        "--identity-mapping", help="The identity mapping that turns the jwt-bearer or "
+                                   "saml2-bearer grant's assertions into operators.")] = None,
+    auth_method: Annotated[str, typer.Option(
+        "--auth-method", help="client_secret (default: a secret, Basic or in the form) or "
+                              "private_key_jwt (signed client assertions, with --jwks-file or "
+                              "--jwks-url; no secret).")] = "client_secret",
+    jwks_file: Annotated[Path | None, typer.Option(
+        "--jwks-file", help="private_key_jwt: the client's public keys (JWKS).")] = None,
+    jwks_url: Annotated[str | None, typer.Option(
+        "--jwks-url", help="private_key_jwt: where the client publishes its keys (https).")
+    ] = None,
+    cacert: Annotated[Path | None, typer.Option(
+        "--cacert", help="With --jwks-url: the CA (PEM) its certificate chains to, when not "
+                         "the system's.")] = None,
     credentials_file: CredentialsFile = None,
     as_json: Json = False,
 ) -> None:
@@ -92,7 +108,9 @@ def create(
                 operator_id=operator, lifetime=lifetime, scopes=scope, application=application,
                 redirect_uris=redirect_uri, public=public, allow_plain_pkce=allow_plain_pkce,
                 refresh_lifetime=refresh_lifetime,
-                post_logout_redirect_uris=post_logout_redirect_uri)
+                post_logout_redirect_uris=post_logout_redirect_uri,
+                identity_mapping=identity_mapping, auth_method=auth_method,
+                jwks=read_text(jwks_file), jwks_url=jwks_url, cacert=read_text(cacert))
             _save(client, secret, credentials_file, cfg)
         if "password" in grants:
             say(f"warning: {service.GRANT_WARNING}")

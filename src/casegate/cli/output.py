@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -38,6 +39,16 @@ def emit_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
         if index:
             typer.echo("")
         emit(row, False)
+
+
+def read_text(path: Path | None) -> str | None:
+    """A file an option names (keys, certificates), or a clear error."""
+    if path is None:
+        return None
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CasegateError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
 
 
 def say(message: str) -> None:

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casegate import audit, crypto
+from casegate.access import trust
 from casegate.errors import Conflict, Invalid, NotFound
 from casegate.oauth import metadata
 from casegate.oauth.denylist import revoke_client_tokens
 from casegate.storage.db import get_or_raise
-from casegate.storage.models import ClientRegistration, Operator
+from casegate.storage.models import ClientRegistration, IdentityMapping, Operator
 
 # the grants a registration may allow (refresh_token: the client gets refresh tokens with
-# the code and password grants); the assertion grants arrive with their issue
-GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token", "password")
+# the code and password grants; the assertion grants need an identity mapping)
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+SAML2_BEARER = "urn:ietf:params:oauth:grant-type:saml2-bearer"
+GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token", "password",
+               JWT_BEARER, SAML2_BEARER)
+SHORT_NAMES = {"jwt-bearer": JWT_BEARER, "saml2-bearer": SAML2_BEARER}
+ASSERTION_GRANTS = {JWT_BEARER: "jwt", SAML2_BEARER: "saml"}
+AUTH_METHODS = ("client_secret", "private_key_jwt")
 GRANT_WARNING = ("the password grant lets the client see the person's password; RFC 9700 "
                  "§2.4 says it must not be used. Prefer authorization_code with PKCE.")
 MAX_LIFETIME = 366 * 24 * 3600
@@ -57,6 +66,43 @@ def check_redirect_uri(uri: str) -> str:
         raise Invalid("redirect-uri", "a redirect URI is absolute, with no fragment and "
                                       "no wildcard")
     return uri
+
+
+def full_grant_names(grants: list[str]) -> list[str]:
+    return list(dict.fromkeys(SHORT_NAMES.get(g, g) for g in grants))
+
+
+def check_identity_mapping(session: Session, grants: list[str], mapping_name: str | None) -> None:
+    """An assertion grant turns assertions into operators through one identity mapping."""
+    wanted = {ASSERTION_GRANTS[g] for g in grants if g in ASSERTION_GRANTS}
+    if not wanted:
+        if mapping_name:
+            raise Invalid("identity-mapping", "an identity mapping goes with the jwt-bearer or "
+                                              "saml2-bearer grant")
+        return
+    if len(wanted) > 1:
+        raise Invalid("grant", "one client registration per assertion grant (each has its own "
+                               "identity mapping)")
+    if not mapping_name:
+        raise Invalid("identity-mapping", "an assertion grant needs --identity-mapping")
+    mapping = get_or_raise(session, IdentityMapping, mapping_name, "identity mapping")
+    if mapping.type not in wanted:
+        raise Invalid("identity-mapping", f"{mapping_name!r} maps {mapping.type} assertions")
+
+
+def check_keys(auth_method: str, jwks: str | None, jwks_url: str | None,
+               cacert: str | None) -> tuple[dict[str, Any] | None, str | None, str | None]:
+    """private_key_jwt clients are registered with their public keys (RFC 7523 §2.2)."""
+    if auth_method not in AUTH_METHODS:
+        raise Invalid("auth-method", "client_secret or private_key_jwt")
+    if auth_method == "client_secret":
+        if jwks or jwks_url or cacert:
+            raise Invalid("auth-method", "keys (--jwks-file, --jwks-url) go with "
+                                         "--auth-method private_key_jwt")
+        return None, None, None
+    if (jwks is None) == (jwks_url is None):
+        raise Invalid("keys", "private_key_jwt needs --jwks-file or --jwks-url (one of them)")
+    return trust.key_source(jwks, jwks_url, None, cacert)
 
 
 def check_grants(session: Session, grants: list[str], operator_id: str | None,
@@ -102,16 +148,24 @@ def create(session: Session, key: bytes, *, name: str, grants: list[str],
            public: bool = False, allow_plain_pkce: bool = False,
            refresh_lifetime: object = 30 * 24 * 3600,
            post_logout_redirect_uris: list[str] | None = None,
+           identity_mapping: str | None = None, auth_method: str = "client_secret",
+           jwks: str | None = None, jwks_url: str | None = None, cacert: str | None = None,
            actor: str = "") -> tuple[ClientRegistration, str]:
-    """A new registration and its secret (empty for a public client, which has none)."""
+    """A new registration and its secret (empty for a public client, or one that signs
+    client assertions with its own keys, which have none)."""
     name = name.strip()
     if not name or len(name) > 200:
         raise Invalid("name", "a client registration needs a name of 1 to 200 characters")
     if session.scalar(select(ClientRegistration).where(ClientRegistration.name == name)):
         raise Conflict(f"a client registration named {name!r} already exists")
     uris = [check_redirect_uri(u) for u in dict.fromkeys(redirect_uris or [])]
+    grants = full_grant_names(grants)
     check_grants(session, grants, operator_id, public, uris)
-    secret = "" if public else crypto.new_secret()
+    check_identity_mapping(session, grants, identity_mapping)
+    if public and auth_method != "client_secret":
+        raise Invalid("auth-method", "a public client has no keys")
+    keys, url, ca = check_keys(auth_method, jwks, jwks_url, cacert)
+    secret = "" if public or auth_method == "private_key_jwt" else crypto.new_secret()
     client = ClientRegistration(
         client_id=_unique_id(session), name=name,
         secret_hash=crypto.keyed_hash(key, secret) if secret else "",
@@ -121,6 +175,8 @@ def create(session: Session, key: bytes, *, name: str, grants: list[str],
         refresh_lifetime=check_refresh_lifetime(refresh_lifetime),
         post_logout_redirect_uris=[check_redirect_uri(u) for u in
                                    dict.fromkeys(post_logout_redirect_uris or [])],
+        identity_mapping=identity_mapping, auth_method=auth_method, jwks=keys, jwks_url=url,
+        jwks_cacert=ca,
     )
     session.add(client)
     audit.record(session, "client.created", actor=actor, subject=client.client_id, name=name)
@@ -152,8 +208,8 @@ def regenerate_secret(session: Session, key: bytes, client_id: str, grace: int =
     if isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace <= MAX_GRACE:
         raise Invalid("grace", f"the grace period is 0 to {MAX_GRACE} whole seconds")
     client = get(session, client_id)
-    if client.public:
-        raise Invalid("client", "a public client has no secret")
+    if client.public or client.auth_method != "client_secret":
+        raise Invalid("client", "this client has no secret (public, or private_key_jwt)")
     secret = crypto.new_secret()
     client.old_secret_hash = client.secret_hash if grace else None
     client.old_secret_until = time.time() + grace if grace else 0.0
@@ -200,7 +256,10 @@ def save_as(session: Session, key: bytes, client_id: str, name: str,
                   redirect_uris=list(source.redirect_uris), public=source.public,
                   allow_plain_pkce=source.allow_plain_pkce,
                   refresh_lifetime=source.refresh_lifetime,
-                  post_logout_redirect_uris=list(source.post_logout_redirect_uris), actor=actor)
+                  post_logout_redirect_uris=list(source.post_logout_redirect_uris),
+                  identity_mapping=source.identity_mapping, auth_method=source.auth_method,
+                  jwks=json.dumps(source.jwks) if source.jwks else None,
+                  jwks_url=source.jwks_url, cacert=source.jwks_cacert, actor=actor)
 
 
 def credentials_file(client: ClientRegistration, secret: str, base_url: str) -> str:
@@ -208,7 +267,9 @@ def credentials_file(client: ClientRegistration, secret: str, base_url: str) -> 
     return (
         f"Client Name: {client.name}\n"
         f"Client ID: {client.client_id}\n"
-        + (f"Client Secret: {secret}\n" if secret else "Client type: public (no secret)\n")
+        + (f"Client Secret: {secret}\n" if secret
+           else "Client authentication: private_key_jwt (no secret)\n"
+           if client.auth_method == "private_key_jwt" else "Client type: public (no secret)\n")
         + (f"Authorization endpoint: {base_url}{metadata.AUTHORIZE}\n"
            if "authorization_code" in client.grant_types else "")
         + f"Access token endpoint: {base_url}{metadata.TOKEN}\n"
@@ -230,6 +291,9 @@ def describe(client: ClientRegistration, base_url: str) -> dict[str, object]:
         "allow_plain_pkce": client.allow_plain_pkce,
         "refresh_lifetime": client.refresh_lifetime,
         "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
+        "identity_mapping": client.identity_mapping,
+        "auth_method": ("none" if client.public else client.auth_method),
+        "jwks_url": client.jwks_url,
         "application": client.application,
         "enabled": client.enabled,
         "token_endpoint": base_url + metadata.TOKEN,

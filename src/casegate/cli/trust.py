@@ -1,0 +1,185 @@
+"""`casegate tokenprofile …` and `casegate identitymapping …`: trusting outside identities
+for the JWT bearer and SAML 2.0 bearer grants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from casegate.access import identity, trust
+from casegate.cli import context
+from casegate.cli.output import emit, emit_rows, errors, read_text
+from casegate.errors import Invalid
+from casegate.oauth import metadata
+from casegate.settings import Settings
+
+profiles = typer.Typer(help="Token profiles: trusted JWT issuers (keys, algorithms, "
+                            "audiences, claims validation and mapping).", no_args_is_help=True)
+mappings = typer.Typer(help="Identity mappings: how a JWT or SAML assertion becomes an "
+                            "operator, made just in time when allowed.", no_args_is_help=True)
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+Repeated = list[str] | None
+FIELDS = ", ".join(identity.FIELDS)
+
+
+def default_audiences(cfg: Settings) -> list[str]:
+    return [cfg.base_url + metadata.TOKEN, cfg.base_url]
+
+
+def pairs(rows: Repeated, option: str) -> dict[str, str]:
+    """CLAIM=VALUE rows of a repeatable option."""
+    found: dict[str, str] = {}
+    for row in rows or []:
+        name, sep, value = row.partition("=")
+        if not sep or not name.strip():
+            raise Invalid(option, f"{row[:64]!r} is not NAME=VALUE")
+        found[name.strip()] = value
+    return found
+
+
+@profiles.command("create")
+def create_profile(
+    name: Annotated[str, typer.Argument(help="The token profile's name.")],
+    issuer: Annotated[str, typer.Option("--issuer", help="The `iss` the JWTs carry.")],
+    jwks_file: Annotated[Path | None, typer.Option(
+        "--jwks-file", help="The issuer's public keys (JWKS).")] = None,
+    jwks_url: Annotated[str | None, typer.Option(
+        "--jwks-url", help="Where the issuer publishes its keys (https, verified; cached, "
+                           "refetched for an unknown kid at most once a minute).")] = None,
+    cacert: Annotated[Path | None, typer.Option(
+        "--cacert", help="With --jwks-url: the CA (PEM) its certificate chains to, when not "
+                         "the system's (another casegate's self-signed certificate).")] = None,
+    public_key: Annotated[Path | None, typer.Option(
+        "--public-key", help="The issuer's public key (PEM).")] = None,
+    audience: Annotated[Repeated, typer.Option(
+        "--audience", help="An accepted `aud`; repeatable (default: the token endpoint URL "
+                           "and the issuer URL).")] = None,
+    algorithm: Annotated[Repeated, typer.Option(
+        "--algorithm", help="An allowed algorithm; repeatable (default RS256, ES256, PS256; "
+                            "never none or HMAC).")] = None,
+    max_assertion_lifetime: Annotated[int, typer.Option(
+        "--max-assertion-lifetime", help="Longest exp - iat accepted, seconds.")] = 300,
+    claim_check: Annotated[Repeated, typer.Option(
+        "--claim-check", help="CLAIM=VALUE: the claim must equal VALUE; repeatable.")] = None,
+    require_claim: Annotated[Repeated, typer.Option(
+        "--require-claim", help="A claim that must be present; repeatable.")] = None,
+    claim_map: Annotated[Repeated, typer.Option(
+        "--claim-map", help=f"CLAIM=FIELD: the claim sets an operator field ({FIELDS}); "
+                            "repeatable.")] = None,
+    allow_without_client: Annotated[bool, typer.Option(
+        "--allow-without-client", help="Also accept the JWT bearer grant with no client "
+                                       "authentication (RFC 7523 §3.1); the token's "
+                                       "client_id is then the issuer.")] = False,
+    as_json: Json = False,
+) -> None:
+    """Trust a JWT issuer (the JWT bearer grant)."""
+    with errors():
+        cfg = context.settings()
+        with context.database(cfg) as session:
+            profile = trust.create_profile(
+                session, name, issuer=issuer, jwks=read_text(jwks_file), jwks_url=jwks_url,
+                public_key=read_text(public_key), cacert=read_text(cacert), audiences=audience,
+                algorithms=algorithm, max_assertion_lifetime=max_assertion_lifetime,
+                claim_checks=pairs(claim_check, "claim-check"), required_claims=require_claim,
+                claim_map=pairs(claim_map, "claim-map"),
+                allow_without_client=allow_without_client)
+            data = trust.describe_profile(profile, default_audiences(cfg))
+        emit(data, as_json)
+
+
+@profiles.command("list")
+def list_profiles(as_json: Json = False) -> None:
+    """List token profiles."""
+    with errors():
+        cfg = context.settings()
+        with context.database(cfg) as session:
+            rows = [trust.describe_profile(p, default_audiences(cfg))
+                    for p in trust.list_profiles(session)]
+        emit_rows(rows, as_json)
+
+
+@profiles.command("show")
+def show_profile(name: str, as_json: Json = False) -> None:
+    """Show one token profile."""
+    with errors():
+        cfg = context.settings()
+        with context.database(cfg) as session:
+            data = trust.describe_profile(trust.get_profile(session, name), default_audiences(cfg))
+        emit(data, as_json)
+
+
+@mappings.command("create")
+def create_mapping(
+    name: Annotated[str, typer.Argument(help="The identity mapping's name.")],
+    type: Annotated[str, typer.Option("--type", help="jwt or saml.")],
+    token_profile: Annotated[str | None, typer.Option(
+        "--token-profile", help="jwt: the token profile that verifies the JWT.")] = None,
+    subject_claim: Annotated[str | None, typer.Option(
+        "--subject-claim", help="jwt: the claim naming the operator (default sub).")] = None,
+    issuer: Annotated[str | None, typer.Option(
+        "--issuer", help="saml: the identity provider's entity ID.")] = None,
+    certificate: Annotated[list[Path] | None, typer.Option(
+        "--certificate", help="saml: the identity provider's signing certificate (PEM), "
+                              "pinned; repeatable.")] = None,
+    audience: Annotated[Repeated, typer.Option(
+        "--audience", help="saml: an accepted Audience; repeatable (default: the token "
+                           "endpoint URL and the issuer URL).")] = None,
+    subject_attribute: Annotated[str | None, typer.Option(
+        "--subject-attribute", help="saml: the attribute naming the operator (default: the "
+                                    "NameID).")] = None,
+    attribute_map: Annotated[Repeated, typer.Option(
+        "--attribute-map", help=f"saml: ATTR=FIELD, the attribute sets an operator field "
+                                f"({FIELDS}); repeatable.")] = None,
+    provision: Annotated[bool, typer.Option(
+        "--provision", help="Create a missing operator just in time from the model "
+                            "operator (otherwise: invalid_grant).")] = False,
+    model_operator: Annotated[str | None, typer.Option(
+        "--model-operator", help="With --provision: the operator whose kind and access group "
+                                 "new operators get.")] = None,
+    allowed_access_group: Annotated[Repeated, typer.Option(
+        "--allowed-access-group", help="With --provision: an access group a mapped "
+                                       "accessgroup claim may choose; repeatable.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Map JWT or SAML assertions to operators."""
+    with errors():
+        if type == "jwt" and (subject_attribute or attribute_map):
+            raise Invalid("type", "a jwt mapping uses --subject-claim (claims mapping: "
+                                  "tokenprofile --claim-map)")
+        if type == "saml" and subject_claim:
+            raise Invalid("type", "a saml mapping uses --subject-attribute")
+        cfg = context.settings()
+        certificates = [read_text(path) or "" for path in certificate or []]
+        with context.database(cfg) as session:
+            mapping = trust.create_mapping(
+                session, name, type=type, token_profile=token_profile, saml_issuer=issuer,
+                certificates=certificates, audiences=audience,
+                subject=subject_claim or subject_attribute or "",
+                attribute_map=pairs(attribute_map, "attribute-map"), provision=provision,
+                model_operator=model_operator, allowed_groups=allowed_access_group)
+            data = trust.describe_mapping(mapping, default_audiences(cfg))
+        emit(data, as_json)
+
+
+@mappings.command("list")
+def list_mappings(as_json: Json = False) -> None:
+    """List identity mappings."""
+    with errors():
+        cfg = context.settings()
+        with context.database(cfg) as session:
+            rows = [trust.describe_mapping(m, default_audiences(cfg))
+                    for m in trust.list_mappings(session)]
+        emit_rows(rows, as_json)
+
+
+@mappings.command("show")
+def show_mapping(name: str, as_json: Json = False) -> None:
+    """Show one identity mapping."""
+    with errors():
+        cfg = context.settings()
+        with context.database(cfg) as session:
+            data = trust.describe_mapping(trust.get_mapping(session, name), default_audiences(cfg))
+        emit(data, as_json)
