@@ -29,8 +29,10 @@ def use_once(session: Session, key: str, expires_at: float) -> bool:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(UsedAssertion).values(key=key, expires_at=expires_at)
-    result = session.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: a row comes back only when this INSERT wrote it
+    inserted = session.execute(statement.on_conflict_do_nothing(index_elements=["key"])
+                               .returning(UsedAssertion.key)).first()
+    return inserted is not None
 
 
 def purge(session: Session, now: float | None = None) -> None:
