@@ -74,17 +74,19 @@ def test_an_attribute_sent_in_two_statements_keeps_every_value(
 # --- the form value ------------------------------------------------------------------
 
 def test_padding_may_be_present_or_absent(idp: IdentityProvider, check: Check) -> None:
-    xml = signed_xml(idp, subject="bob")
+    # a subject whose length leaves the XML one or two bytes past a multiple of three
+    xml = next(x for x in (signed_xml(idp, subject="bob" + "b" * n) for n in range(3))
+               if len(x) % 3)
     padded = encode(xml, padding=True)
-    assert padded.endswith("=") or len(padded) % 4 == 0
-    assert check(padded).subject == "bob"
-    assert check(padded.rstrip("=")).subject == "bob"
+    assert padded.endswith("=") and not encode(xml).endswith("=")
+    assert check(padded).subject.startswith("bob")
+    assert check(padded.rstrip("=")).subject.startswith("bob")
 
 
 def test_standard_base64_is_accepted(idp: IdentityProvider, check: Check) -> None:
     xml = signed_xml(idp, subject="carol")
     value = base64.b64encode(xml).decode()
-    assert "+" in value or "/" in value or value == encode(xml, padding=True)
+    assert "+" in value or "/" in value
     assert check(value).subject == "carol"
 
 
@@ -110,8 +112,8 @@ def test_the_size_cap_is_on_the_encoded_value(idp: IdentityProvider, refused: Re
     assert len(big) < 64 * 1024 < len(encode(big))
     assert "larger than" in refused(encode(big))
     at_cap = encode(b"<a>" + b" " * (48 * 1024 - 7) + b"</a>")
-    assert len(at_cap) <= 64 * 1024
-    assert "larger than" not in refused(at_cap)
+    assert len(at_cap) == 64 * 1024
+    assert "root element is not a saml:Assertion" in refused(at_cap)
 
 
 def test_text_that_is_not_xml_is_refused(refused: Refused) -> None:

@@ -172,6 +172,10 @@ def signature_failure(exc: Exception) -> str:
         return "the signature or digest algorithm is not allowed (RSA/ECDSA with SHA-2 only)"
     if isinstance(exc, InvalidInput) and "Expected to find XML element Signature" in str(exc):
         return "no enveloped signature on the Assertion"
+    if isinstance(exc, InvalidInput) and "Ambiguous reference" in str(exc):
+        return "more than one element carries the signed ID"
+    if isinstance(exc, etree.DocumentInvalid):
+        return "the Signature element does not follow the XML-DSig schema"
     return f"the signature is malformed ({type(exc).__name__})"
 
 
