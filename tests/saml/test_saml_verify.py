@@ -220,6 +220,22 @@ def test_a_signature_over_the_whole_document_without_the_id_is_refused(
         encode(signed_xml(idp, uri="")))
 
 
+MORE = "http://www.w3.org/2001/04/xmldsig-more#"
+
+
+@pytest.mark.parametrize(("method", "digest"), [
+    ("rsa-sha384", MORE + "sha384"), ("rsa-sha512", "http://www.w3.org/2001/04/xmlenc#sha512"),
+])
+def test_sha2_signatures_are_accepted(
+        idp: IdentityProvider, check: Check, method: str, digest: str) -> None:
+    assert check(assertion(idp, signature_method=MORE + method, digest_method=digest)).subject
+
+
+def test_a_sha224_signature_is_refused(idp: IdentityProvider, refused: Refused) -> None:
+    value = assertion(idp, signature_method=MORE + "rsa-sha224", digest_method=MORE + "sha224")
+    assert "algorithm is not allowed" in refused(value)
+
+
 def test_a_sha1_signature_is_refused(idp: IdentityProvider, refused: Refused) -> None:
     value = assertion(idp, signature_method=RSA_SHA1, digest_method=SHA1)
     assert "algorithm is not allowed" in refused(value)
@@ -457,3 +473,70 @@ def test_every_check_passes_with_the_module_defaults(idp: IdentityProvider) -> N
     verified = saml.verify(value, issuer=ISSUER, certificates=[idp.cert_pem],
                            audiences=[AUDIENCE], recipient=RECIPIENT)
     assert verified.subject == "alice"
+
+
+# --- what SAML allows and casegate does not take --------------------------------------------
+
+def test_an_issuer_format_other_than_entity_is_refused(
+        idp: IdentityProvider, refused: Refused, check: Check) -> None:
+    entity = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
+    for fmt, accepted in ((entity, True), ("urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+                                           False)):
+        root = parse(unsigned_xml())
+        issuer = root.find("saml:Issuer", NS)
+        assert issuer is not None
+        issuer.set("Format", fmt)
+        value = encode(sign(idp, serialize(root)))
+        if accepted:
+            assert check(value).issuer == ISSUER
+        else:
+            assert "Issuer's Format is not entity" in refused(value)
+
+
+def test_an_encrypted_name_id_is_refused(idp: IdentityProvider, refused: Refused) -> None:
+    root = parse(unsigned_xml())
+    name_id = root.find("saml:Subject/saml:NameID", NS)
+    assert name_id is not None
+    name_id.tag = "{urn:oasis:names:tc:SAML:2.0:assertion}EncryptedID"
+    assert "encrypted NameIDs are not supported" in refused(encode(sign(idp, serialize(root))))
+
+
+def test_an_encrypted_assertion_is_refused(refused: Refused) -> None:
+    xml = (b'<saml:EncryptedAssertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">'
+           b'<xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"/>'
+           b'</saml:EncryptedAssertion>')
+    assert "encrypted assertions are not supported" in refused(encode(xml))
+
+
+def test_an_assertion_without_conditions_is_refused(
+        idp: IdentityProvider, refused: Refused) -> None:
+    root = parse(unsigned_xml())
+    conditions = root.find("saml:Conditions", NS)
+    assert conditions is not None
+    root.remove(conditions)
+    assert "expected exactly one Conditions, found 0" in refused(
+        encode(sign(idp, serialize(root))))
+
+
+def two_confirmations(idp: IdentityProvider, first: str, second: str) -> str:
+    root = parse(unsigned_xml(recipient=first))
+    confirmation = root.find("saml:Subject/saml:SubjectConfirmation", NS)
+    assert confirmation is not None
+    other = etree.fromstring(etree.tostring(confirmation))
+    data = other.find("saml:SubjectConfirmationData", NS)
+    assert data is not None
+    data.set("Recipient", second)
+    confirmation.addnext(other)
+    return encode(sign(idp, serialize(root)))
+
+
+def test_any_bearer_confirmation_for_this_endpoint_is_enough(
+        idp: IdentityProvider, check: Check) -> None:
+    value = two_confirmations(idp, "https://elsewhere.example/token", RECIPIENT)
+    assert check(value).subject == "alice"
+
+
+def test_when_no_bearer_confirmation_fits_the_first_failure_is_told(
+        idp: IdentityProvider, refused: Refused) -> None:
+    value = two_confirmations(idp, "https://elsewhere.example/token", "https://other.example/t")
+    assert "Recipient is not this token endpoint" in refused(value)

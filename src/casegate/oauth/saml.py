@@ -29,6 +29,7 @@ MAX_LIFETIME = 300  # SECURITY Decision 7: at most 5 minutes from IssueInstant t
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 DS = "http://www.w3.org/2000/09/xmldsig#"
 BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+ENTITY = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
 NS = {"saml": SAML, "ds": DS}
 
 CONFIG = SignatureConfiguration(
@@ -120,12 +121,17 @@ def parse(raw: bytes) -> etree._Element:
     except etree.XMLSyntaxError:
         raise refuse("not well-formed XML") from None
     if root.tag != f"{{{SAML}}}Assertion":
-        if etree.QName(root).localname == "Response":
-            raise refuse("a SAML Response was sent; RFC 7522 sends the Assertion itself")
-        raise refuse("the root element is not a saml:Assertion")
+        raise refuse(NOT_AN_ASSERTION.get(etree.QName(root).localname,
+                                          "the root element is not a saml:Assertion"))
     if not root.get("ID"):
         raise refuse("the Assertion has no ID")
     return root
+
+
+NOT_AN_ASSERTION = {
+    "Response": "a SAML Response was sent; RFC 7522 sends the Assertion itself",
+    "EncryptedAssertion": "encrypted assertions are not supported",
+}
 
 
 def verified_element(raw: bytes, certificates: Sequence[str], now: float) -> etree._Element:
@@ -195,7 +201,10 @@ def read(signed: etree._Element, *, issuer: str, audiences: Sequence[str], recip
     """RFC 7522 §3 on the signed Assertion only."""
     if signed.get("Version") != "2.0":
         raise refuse("Version is not 2.0")
-    if text(one(signed, "saml:Issuer", "Issuer")) != issuer:
+    issuer_element = one(signed, "saml:Issuer", "Issuer")
+    if issuer_element.get("Format", ENTITY) != ENTITY:  # SAML profiles §4.1.4.2
+        raise refuse("the Issuer's Format is not entity")
+    if text(issuer_element) != issuer:
         raise refuse("the Issuer is not the identity provider's entity ID")
     issued = instant(signed.get("IssueInstant"), "IssueInstant")
     if issued > now + skew:
@@ -204,6 +213,8 @@ def read(signed: etree._Element, *, issuer: str, audiences: Sequence[str], recip
     check_audience(conditions, audiences)
     expiries = check_window(conditions, "Conditions", now, skew, required=False)
     subject = one(signed, "saml:Subject", "Subject")
+    if subject.find("saml:EncryptedID", NS) is not None:
+        raise refuse("encrypted NameIDs are not supported")
     name_id = text(one(subject, "saml:NameID", "Subject/NameID"))
     if not name_id.strip():
         raise refuse("the NameID is empty")
