@@ -168,6 +168,33 @@ def test_another_keys_signature_is_refused(other_idp: IdentityProvider, refused:
         assertion(other_idp))
 
 
+def cert_body(pem: str) -> bytes:
+    return "".join(pem.strip().splitlines()[1:-1]).encode()
+
+
+def with_key_info_cert(xml: bytes, pem: str) -> bytes:
+    root = parse(xml)
+    cert = root.find("ds:Signature/ds:KeyInfo/ds:X509Data/ds:X509Certificate", NS)
+    assert cert is not None
+    cert.text = cert_body(pem).decode()
+    return serialize(root)
+
+
+def test_the_pinned_certificate_in_key_info_does_not_vouch_for_another_key(
+        idp: IdentityProvider, other_idp: IdentityProvider, refused: Refused) -> None:
+    # signed by another key, claiming the IdP's certificate in the unsigned KeyInfo
+    forged = with_key_info_cert(signed_xml(other_idp), idp.cert_pem)
+    assert cert_body(idp.cert_pem) in forged
+    assert "does not verify with the identity provider's certificate" in refused(encode(forged))
+
+
+def test_the_certificate_sent_in_key_info_is_ignored(
+        idp: IdentityProvider, other_idp: IdentityProvider, check: Check) -> None:
+    # KeyInfo is outside SignedInfo: whatever it says, the pinned certificate decides
+    swapped = with_key_info_cert(signed_xml(idp, subject="gina"), other_idp.cert_pem)
+    assert check(encode(swapped)).subject == "gina"
+
+
 def test_any_pinned_certificate_may_have_signed(
         idp: IdentityProvider, other_idp: IdentityProvider, check: Check) -> None:
     pinned = [other_idp.cert_pem, idp.cert_pem]
@@ -540,3 +567,15 @@ def test_when_no_bearer_confirmation_fits_the_first_failure_is_told(
         idp: IdentityProvider, refused: Refused) -> None:
     value = two_confirmations(idp, "https://elsewhere.example/token", "https://other.example/t")
     assert "Recipient is not this token endpoint" in refused(value)
+
+
+def test_fractional_seconds_and_offsets_are_read(idp: IdentityProvider, check: Check) -> None:
+    issued = int(time.time())
+    root = parse(unsigned_xml(issued_at=issued))
+    conditions = root.find("saml:Conditions", NS)
+    assert conditions is not None
+    # 30.5 s after issue, written in UTC+01:00
+    moment = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(issued + 3600 + 30))
+    conditions.set("NotOnOrAfter", moment + ".5+01:00")
+    root.set("IssueInstant", time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(issued)))
+    assert check(encode(sign(idp, serialize(root))), now=issued).expires_at == issued + 30.5
