@@ -167,7 +167,7 @@ def test_an_attack_is_invalid_grant(
     elif attack == "a DOCTYPE":
         xml = signed_xml(idp, **good)
         value, reason = encode(xml.replace(b"?>", b'?><!DOCTYPE x [<!ENTITY e "admin">]>', 1)), \
-            "DOCTYPE"
+            "DTDs"
     else:  # CVE-2017-11427: a comment must not truncate the NameID to user@example.org
         xml = signed_xml(idp, **good)
         tampered = xml.replace(b">user@example.org.evil.test<",
