@@ -11,18 +11,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from casegate.app import create_app
 from casegate.settings import Settings
-from casegate.storage.models import AuditEvent
 from conftest import BASE_URL
 from fixtures.assertions import (
     JWT_BEARER,
     TOKEN_PATH,
     Issuer,
     Trusted,
+    audited,
     new_key,
     token_endpoint,
     trust_issuer,
@@ -82,12 +81,8 @@ def refused(http: TestClient, trusted: Trusted, db: sessionmaker[Session]) -> Re
         assert response.headers["cache-control"] == "no-store"
         body = response.json()
         assert body["error"] == "invalid_grant"
-        http.app.state.runtime.audit.flush()  # type: ignore[attr-defined]
-        with db() as session:
-            events = list(session.scalars(select(AuditEvent).where(
-                AuditEvent.event == "token.refused")))
-        assert [e.detail["detail"] for e in events][-1] == body["error_description"]
-        assert events[-1].outcome == "refused" and events[-1].subject == trusted.client_id
+        event = audited(http, db, "token.refused", body["error_description"])
+        assert event.outcome == "refused" and event.subject == trusted.client_id
         return str(body["error_description"])
 
     return check

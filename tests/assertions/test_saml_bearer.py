@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from casegate.access import trust
@@ -19,9 +18,9 @@ from casegate.app import create_app
 from casegate.clients import service as clients
 from casegate.settings import Settings
 from casegate.storage.db import transaction
-from casegate.storage.models import AuditEvent, Operator
+from casegate.storage.models import Operator
 from conftest import BASE_URL
-from fixtures.assertions import TOKEN_PATH, token_endpoint
+from fixtures.assertions import TOKEN_PATH, audited, token_endpoint
 from fixtures.factories import CASES_PATH, DEMO_GROUP, SEED_BODY, bearer, unique
 from fixtures.saml import ISSUER, IdentityProvider, assertion, encode, signed_xml
 from saml.test_saml_wrapping import ATTACKS, genuine, serialize
@@ -77,11 +76,7 @@ def refused(http: TestClient, db: sessionmaker[Session], client: SamlClient,
     assert response.status_code == 400, response.text
     body = response.json()
     assert body["error"] == "invalid_grant"
-    http.app.state.runtime.audit.flush()  # type: ignore[attr-defined]
-    with db() as session:
-        event = session.scalars(select(AuditEvent).where(AuditEvent.event == "token.refused")
-                                .order_by(AuditEvent.id.desc())).first()
-    assert event is not None and event.detail["detail"] == body["error_description"]
+    assert audited(http, db, "token.refused", body["error_description"]).outcome == "refused"
     return str(body["error_description"])
 
 
