@@ -40,7 +40,7 @@ DESCRIPTION = (
 def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.db_url)
     factory = session_factory(engine)
-    keys = KeyRing(factory)
+    keys = KeyRing(factory, settings)
     audit = BatchedAudit(factory)
     server = AuthorizationServer(settings, factory, keys, audit)
     for grant in GRANTS:
