@@ -26,6 +26,7 @@ from casegate.oauth.server import AuthorizationServer
 from casegate.settings import Settings
 from casegate.storage.db import make_engine, session_factory
 from casegate.web import docs, health, pages
+from casegate.web.access import AccessLog
 from casegate.web.middleware import Guard
 from casegate.web.runtime import Runtime
 
@@ -84,7 +85,8 @@ class App(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         runtime: Runtime = self.state.runtime
-        return FastCreateCase(FastToken(super().build_middleware_stack(), runtime), runtime)
+        return AccessLog(FastCreateCase(FastToken(super().build_middleware_stack(), runtime),
+                                        runtime))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
                                                   "confidential ones too (public: always)")
     code_lifetime: int = Field(60, gt=0, le=600, description="authorization code lifetime, s")
     session_lifetime: int = Field(8 * 3600, gt=0, description="sign-in session lifetime, s")
+    log_format: str = Field("text", description="log lines: json (one object per line) "
+                                                "or text")
     key_rotation_days: int = Field(90, ge=0, description="age at which the signing key is "
                                                          "replaced, days (0: never)")
 
@@ -51,6 +53,13 @@ class Settings(BaseSettings):
     def _known_alg(cls, value: str) -> str:
         if value not in ("ES256", "RS256"):
             raise ValueError("signing_alg must be ES256 or RS256")
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_log_format(cls, value: str) -> str:
+        if value not in ("json", "text"):
+            raise ValueError("log_format must be json or text")
         return value
 
     @classmethod

@@ -71,6 +71,7 @@ def serve(
         "--issuer", help="Public base URL, when it differs from https://HOST:PORT.")] = None,
 ) -> None:
     """Run the server: HTTPS on 127.0.0.1:8443 by default."""
+    from casegate import logs
     from casegate.web.serve import serve as run
 
     with errors():
@@ -80,7 +81,7 @@ def serve(
         if applied:
             say(f"database upgraded: {', '.join(applied)}")
         context.check_signing_keys(cfg)
-        run(cfg, say)
+        run(cfg, logs.announcer(cfg.log_format, say))
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from urllib.parse import unquote_plus
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from casegate import crypto
+from casegate import crypto, observe
 from casegate.oauth.errors import InvalidClientError, oauth_error
 from casegate.oauth.requests import FormRequest, has_control
 from casegate.storage.models import AccessGroup, ClientRegistration, Operator
@@ -127,5 +127,6 @@ def authenticate(session: Session, hmac_key: bytes, request: FormRequest,
         raise InvalidClientError(description="unknown client" if row is None else "bad secret")
     if not row[0].enabled:
         raise InvalidClientError(description="client disabled")
+    observe.note(client_id=client_id)
     request.auth_method = method
     return AuthenticatedClient(row[0], row[1], row[2])
