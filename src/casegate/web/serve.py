@@ -15,7 +15,7 @@ from typing import Any
 
 import uvicorn
 
-from casegate import logs
+from casegate import logs, metrics
 from casegate.errors import CasegateError
 from casegate.settings import Settings
 from casegate.web import tls
@@ -85,6 +85,8 @@ def _worker(settings: Settings) -> None:
 
 def serve(settings: Settings, say: Callable[[str], None]) -> None:
     settings = prepare_tls(settings, say)
+    # one folder per listening port: two servers sharing a home keep their counts apart
+    metrics.prepare_multiprocess_dir(settings.home / "metrics" / f"port-{settings.port}")
     say(f"casegate serving {settings.base_url} with {settings.workers} process(es)")
     if settings.workers == 1:
         run_process(settings)
