@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
+from casegate import metrics
 from casegate.audit import BatchedAudit
 from casegate.cases import routes_v1, routes_v2
 from casegate.cases.errors import API_PREFIX, ApiError, api_error_response, envelope
@@ -25,7 +26,8 @@ from casegate.oauth.revocation import RevocationEndpoint
 from casegate.oauth.server import AuthorizationServer
 from casegate.settings import Settings
 from casegate.storage.db import make_engine, session_factory
-from casegate.web import docs, health, pages
+from casegate.web import docs, health, pages, scrape
+from casegate.web.access import AccessLog
 from casegate.web.middleware import Guard
 from casegate.web.runtime import Runtime
 
@@ -39,8 +41,10 @@ DESCRIPTION = (
 
 def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.db_url)
+    metrics.enable()
+    metrics.watch_engine(engine)
     factory = session_factory(engine)
-    keys = KeyRing(factory)
+    keys = KeyRing(factory, settings)
     audit = BatchedAudit(factory)
     server = AuthorizationServer(settings, factory, keys, audit)
     for grant in GRANTS:
@@ -71,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_v1.router)
     app.include_router(routes_v2.router)
     app.include_router(health.router)
+    app.include_router(scrape.router)
     app.include_router(pages.router)
     docs.install(app)
     install_error_handlers(app)
@@ -84,7 +89,8 @@ class App(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         runtime: Runtime = self.state.runtime
-        return FastCreateCase(FastToken(super().build_middleware_stack(), runtime), runtime)
+        return AccessLog(FastCreateCase(FastToken(super().build_middleware_stack(), runtime),
+                                        runtime), [metrics.request_done])
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -10,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Engine, Table, insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from casegate import metrics, observe
 from casegate.storage.models import AuditEvent
 
 log = logging.getLogger("casegate.audit")
@@ -27,14 +28,15 @@ def record(
 ) -> None:
     """Write an event inside the caller's transaction: it commits with the change it describes."""
     session.add(AuditEvent(event=event, actor=actor, subject=subject, outcome=outcome,
-                           detail=detail))
+                           detail=detail, request_id=observe.request_id()))
+    metrics.audited(event, subject, outcome, detail)
 
 
 def row(event: str, *, actor: str = "", subject: str = "", outcome: str = "ok",
         **detail: Any) -> dict[str, Any]:
     """One event as the values of INSERT (for Core writers, in their own transaction)."""
     return {"at": time.time(), "event": event, "actor": actor, "subject": subject,
-            "outcome": outcome, "detail": detail}
+            "outcome": outcome, "detail": detail, "request_id": observe.request_id()}
 
 
 class BatchedAudit:
@@ -56,6 +58,7 @@ class BatchedAudit:
     def add(self, event: str, *, actor: str = "", subject: str = "", outcome: str = "ok",
             **detail: Any) -> None:
         values = row(event, actor=actor, subject=subject, outcome=outcome, **detail)
+        metrics.audited(event, subject, outcome, detail)
         with self._lock:
             self._rows.append(values)
             self.counts[(event, outcome)] = self.counts.get((event, outcome), 0) + 1

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from casegate.access import groups, operators
 from casegate.cases import case_types
 from casegate.clients import service as clients
+from casegate.crypto import Sealer
 from casegate.oauth import keys, metadata
 from casegate.settings import Settings
 from casegate.storage.db import make_engine, session_factory, transaction
@@ -32,7 +33,7 @@ def init(settings: Settings, demo: bool) -> dict[str, Any]:
     settings.ensure_secret_key()
     engine = make_engine(settings.db_url)
     try:
-        upgrade(engine)
+        upgrade(engine, settings.hmac_key())
         with transaction(session_factory(engine)) as session:
             result = _initial_records(session, settings)
             if demo:
@@ -45,7 +46,8 @@ def init(settings: Settings, demo: bool) -> dict[str, Any]:
 def _initial_records(session: Session, settings: Settings) -> dict[str, Any]:
     result: dict[str, Any] = {"home": str(settings.home.resolve()), "database": settings.db_url}
     if session.scalar(select(SigningKey.kid).limit(1)) is None:
-        result["signing_key"] = keys.create_key(session, settings.signing_alg).kid
+        result["signing_key"] = keys.create_key(session, settings.signing_alg,
+                                                 Sealer(settings.hmac_key())).kid
     if session.get(Operator, ADMIN) is None:
         groups.ensure_pega_api_role(session)
         groups.create_group(session, ADMIN_GROUP, [groups.PEGA_API_ROLE], [])

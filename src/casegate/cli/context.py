@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from casegate.errors import CasegateError
 from casegate.settings import Settings, load_settings
 from casegate.storage.db import make_engine, session_factory, transaction
-from casegate.storage.migrate import is_current
+from casegate.storage.migrate import current_revision, is_current
 
 
 def settings(**overrides: object) -> Settings:
@@ -29,8 +29,25 @@ def database(cfg: Settings) -> Iterator[Session]:
     engine = make_engine(cfg.db_url)
     try:
         if not is_current(engine):
-            raise CasegateError("the database is not initialised: run `casegate init` first")
+            if current_revision(engine) is None:
+                raise CasegateError("the database is not initialised: run `casegate init` first")
+            raise CasegateError("the database has an older schema: run `casegate db upgrade`")
         with transaction(session_factory(engine)) as session:
             yield session
+    finally:
+        engine.dispose()
+
+
+def check_signing_keys(cfg: Settings) -> None:
+    """Fail at start, not at the first token, when the keys cannot be decrypted."""
+    from casegate.crypto import SealError
+    from casegate.oauth.keys import KeyRing
+
+    engine = make_engine(cfg.db_url)
+    try:
+        KeyRing(session_factory(engine), cfg).load()
+    except SealError as exc:
+        raise CasegateError(f"the signing keys: {exc} (CASEGATE_SECRET_KEY or "
+                            "secret.key must be the one `casegate init` made)") from None
     finally:
         engine.dispose()
