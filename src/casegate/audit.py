@@ -51,6 +51,9 @@ class BatchedAudit:
         self._interval = interval
         self._rows: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        # held while a batch is taken and written, so flush() returns only once every event
+        # added before it is committed, even when the writer thread took them a moment earlier
+        self._flushing = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.counts: dict[tuple[str, str], int] = {}  # for /metrics: this process's own
@@ -74,6 +77,10 @@ class BatchedAudit:
         self.flush()
 
     def flush(self) -> None:
+        with self._flushing:
+            self._flush()
+
+    def _flush(self) -> None:
         with self._lock:
             rows, self._rows = self._rows, []
         if not rows:
