@@ -25,7 +25,7 @@ from casegate.oauth.revocation import RevocationEndpoint
 from casegate.oauth.server import AuthorizationServer
 from casegate.settings import Settings
 from casegate.storage.db import make_engine, session_factory
-from casegate.web import docs, health, pages
+from casegate.web import admin, docs, health, pages
 from casegate.web.middleware import Guard
 from casegate.web.runtime import Runtime
 
@@ -72,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_v2.router)
     app.include_router(health.router)
     app.include_router(pages.router)
+    app.include_router(admin.router)
     docs.install(app)
     install_error_handlers(app)
     app.add_middleware(Guard, max_body=settings.max_body_bytes, https=not settings.http)

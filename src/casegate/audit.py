@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from casegate.storage.models import AuditEvent
 
 log = logging.getLogger("casegate.audit")
+# session.info key: who acts through this session, for every event it records
+ACTOR = "casegate.actor"
 INSERT = insert(cast(Table, AuditEvent.__table__))
 
 
@@ -25,9 +27,11 @@ def record(
     outcome: str = "ok",
     **detail: Any,
 ) -> None:
-    """Write an event inside the caller's transaction: it commits with the change it describes."""
-    session.add(AuditEvent(event=event, actor=actor, subject=subject, outcome=outcome,
-                           detail=detail))
+    """Write an event inside the caller's transaction: it commits with the change it describes.
+
+    Without an actor, the session's (ACTOR: `cli:<user>`, a console's administrator)."""
+    session.add(AuditEvent(event=event, actor=actor or session.info.get(ACTOR, ""),
+                           subject=subject, outcome=outcome, detail=detail))
 
 
 def row(event: str, *, actor: str = "", subject: str = "", outcome: str = "ok",

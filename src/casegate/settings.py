@@ -41,6 +41,8 @@ class Settings(BaseSettings):
                                                   "confidential ones too (public: always)")
     code_lifetime: int = Field(60, gt=0, le=600, description="authorization code lifetime, s")
     session_lifetime: int = Field(8 * 3600, gt=0, description="sign-in session lifetime, s")
+    admin_session_lifetime: int = Field(3600, gt=0, description="admin console session "
+                                                                "lifetime, s")
 
     @field_validator("signing_alg")
     @classmethod
