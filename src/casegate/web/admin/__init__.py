@@ -7,10 +7,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from casegate.web.admin import clients, dashboard, signin
+from casegate.web.admin import (
+    access,
+    audit,
+    cases,
+    casetypes,
+    clients,
+    dashboard,
+    denylist,
+    keys,
+    operators,
+    signin,
+)
 from casegate.web.admin.core import NAVIGATION
 
-PAGES = [clients]
+PAGES = [clients, operators, access, casetypes, keys, denylist, audit, cases]
 
 router = APIRouter(include_in_schema=False)
 router.include_router(signin.router)
