@@ -103,6 +103,26 @@ def test_disable_and_set_password_end_the_operators_tokens(
     assert actor_of(db, "operator.disabled", person) == ADMIN
 
 
+def test_an_operators_access_group_changes_what_their_tokens_may_do(
+        signed_in: Browser, db: sessionmaker[Session], demo: dict[str, Any]) -> None:
+    page = f"{OPERATORS}/{demo['operator']}"
+    http = signed_in.http
+    token = get_token(http, demo["client_id"], demo["client_secret"])["access_token"]
+    assert http.post(CASES_PATH, json=SEED_BODY, headers=bearer(token)).status_code == 201
+    with transaction(db) as session:
+        from casegate.access import groups
+
+        groups.create_group(session, "No:Roles", [], ["cases"])
+    answer = signed_in.post(f"{page}/access-group", {"access-group": "No:Roles"},
+                            form_page=page)
+    assert answer.status_code == 303
+    assert http.post(CASES_PATH, json=SEED_BODY, headers=bearer(token)).status_code == 403
+    missing = signed_in.post(f"{page}/access-group", {"access-group": "Nobody"},
+                             form_page=page)
+    assert missing.status_code == 400 and error_of(missing.text, "access-group")
+    assert actor_of(db, "operator.access_group_changed", demo["operator"]) == ADMIN
+
+
 def test_consents_and_refresh_families_are_listed_and_revoked(
         signed_in: Browser, db: sessionmaker[Session], demo: dict[str, Any]) -> None:
     person = make_operator(db, kind="person", password="pw")

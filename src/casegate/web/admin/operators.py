@@ -21,7 +21,8 @@ NOTICES = {"enabled": "The operator is enabled.",
            "disabled": "The operator is disabled: their sessions end and tokens fail.",
            "password": "Password set: their sessions end and every token they had is revoked.",
            "consent": "Consent withdrawn, with the tokens it led to.",
-           "family": "The refresh-token family is revoked."}
+           "family": "The refresh-token family is revoked.",
+           "group": "Access group changed."}
 
 
 @router.get(BASE)
@@ -79,9 +80,11 @@ def _show(con: Console, operator_id: str, errors: dict[str, str] | None = None) 
         live = list(session.scalars(select(TokenFamily).where(
             TokenFamily.operator_id == operator_id, TokenFamily.revoked_at.is_(None),
             TokenFamily.expires_at > now()).order_by(TokenFamily.created_at.desc())))
+        names = [g.name for g in groups.list_groups(session)]
     notice = NOTICES.get(con.request.query_params.get("done", ""), "")
     return con.page("operators/show.html", 400 if errors else 200, title=operator.id,
                     operator=operator, consents=given, families=live, errors=errors or {},
+                    groups=names,
                     notice=notice, base=f"{BASE}/{operator.id}")
 
 
@@ -103,6 +106,20 @@ def _set_enabled(con: Console, operator_id: str, enabled: bool) -> Response:
     with con.writing() as session:
         operators.set_enabled(session, operator_id, enabled, actor=con.admin)
     return _done(operator_id, "enabled" if enabled else "disabled")
+
+
+@router.post(BASE + "/{operator_id}/access-group")
+async def set_access_group(request: Request, operator_id: str) -> Response:
+    return await action(request, _set_access_group, operator_id)
+
+
+def _set_access_group(con: Console, operator_id: str) -> Response:
+    def change(session: Session) -> Response:
+        operators.set_access_group(session, operator_id, con.text("access-group", 300),
+                                   actor=con.admin)
+        return _done(operator_id, "group")
+
+    return con.attempt(change, lambda errors: _show(con, operator_id, errors))
 
 
 @router.post(BASE + "/{operator_id}/password")
