@@ -178,6 +178,20 @@ def test_access_groups_and_roles(signed_in: Browser, db: sessionmaker[Session]) 
                                form_page=page)
     assert bad_scope.status_code == 400 and error_of(bad_scope.text, "scope")
     assert actor_of(db, "role.created", "Claims:Reader") == ADMIN
+    group_page = page + "/groups/Claims:Readers"
+    assert "Claims:Reader" in signed_in.http.get(group_page).text
+    saved = signed_in.post(group_page, {"role-PegaRULES:PegaAPI": "on",
+                                        "scope": "cases casetypes"}, form_page=group_page)
+    assert saved.status_code == 303
+    with db() as session:
+        group = session.get(AccessGroup, "Claims:Readers")
+        assert group is not None
+        assert (group.roles, group.scopes) == (["PegaRULES:PegaAPI"], ["cases", "casetypes"])
+    refused = signed_in.post(group_page, {"scope": "bad\\scope"}, form_page=group_page)
+    assert refused.status_code == 400 and error_of(refused.text, "scope")
+    with db() as session:
+        assert session.get(AccessGroup, "Claims:Readers").scopes == ["cases", "casetypes"]  # type: ignore[union-attr]
+    assert actor_of(db, "accessgroup.updated", "Claims:Readers") == ADMIN
 
 
 def test_case_types_with_the_schema_checked_in_place(signed_in: Browser,

@@ -77,18 +77,33 @@ def create_group(session: Session, name: str, roles: list[str], scopes: list[str
     name = _name("access group", name)
     if session.get(AccessGroup, name) is not None:
         raise Conflict(f"access group {name!r} already exists")
+    scopes = API_SCOPES if scopes is None else scopes
+    group = AccessGroup(name=name, **_checked_group(session, roles, scopes))
+    session.add(group)
+    audit.record(session, "accessgroup.created", actor=actor, subject=name)
+    return group
+
+
+def update_group(session: Session, name: str, roles: list[str], scopes: list[str],
+                 actor: str = "") -> AccessGroup:
+    """New roles and scopes, by the rules of `create_group`; every request of its operators
+    is checked against them from now on."""
+    group = get_group(session, name)
+    for field, value in _checked_group(session, roles, scopes).items():
+        setattr(group, field, value)
+    audit.record(session, "accessgroup.updated", actor=actor, subject=name, roles=group.roles,
+                 scopes=group.scopes)
+    return group
+
+
+def _checked_group(session: Session, roles: list[str], scopes: list[str]) -> dict[str, list[str]]:
     for role in roles:
         get_or_raise(session, Role, role, "role")
-    scopes = API_SCOPES if scopes is None else scopes
     for scope in scopes:
         # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
         if not scope or any(c in ' "\\' or not 0x21 <= ord(c) <= 0x7E for c in scope):
             raise Invalid("scope", f"{scope!r} is not a valid scope name")
-    group = AccessGroup(name=name, roles=list(dict.fromkeys(roles)),
-                        scopes=list(dict.fromkeys(scopes)))
-    session.add(group)
-    audit.record(session, "accessgroup.created", actor=actor, subject=name)
-    return group
+    return {"roles": list(dict.fromkeys(roles)), "scopes": list(dict.fromkeys(scopes))}
 
 
 def get_group(session: Session, name: str) -> AccessGroup:

@@ -27,7 +27,8 @@ def _page(con: Console, values: dict[str, object] | None = None,
         all_groups = groups.list_groups(session)
         roles = groups.list_roles(session)
         types = [groups.ANY_CASE_TYPE] + [c.id for c in case_types.list_all(session)]
-    notice = {"group": "Access group created.", "role": "Role created."}.get(
+    notice = {"group": "Access group created.", "role": "Role created.",
+              "updated": "Access group saved."}.get(
         con.request.query_params.get("done", ""), "")
     return con.page("access.html", 400 if errors else 200, title="Access groups and roles",
                     groups=all_groups, roles=roles, privileges=ROLE_PRIVILEGES,
@@ -75,3 +76,37 @@ def _create_role(con: Console) -> Response:
         return see_other(f"{BASE}?done=role")
 
     return con.attempt(change, lambda errors: _page(con, values, errors, "role"), "role")
+
+
+@router.get(BASE + "/groups/{name:path}")
+async def show_group(request: Request, name: str) -> Response:
+    return await view(request, _group, name)
+
+
+def _group(con: Console, name: str, values: dict[str, object] | None = None,
+           errors: dict[str, str] | None = None) -> Response:
+    with con.reading() as session:
+        group = groups.get_group(session, name)
+        roles = [r.name for r in groups.list_roles(session)]
+    values = values or {"roles": list(group.roles), "scope": " ".join(group.scopes)}
+    return con.page("access_group.html", 400 if errors else 200, title=group.name,
+                    group=group, roles=roles, values=values, errors=errors or {},
+                    action=f"{BASE}/groups/{group.name}")
+
+
+@router.post(BASE + "/groups/{name:path}")
+async def save_group(request: Request, name: str) -> Response:
+    return await action(request, _save_group, name)
+
+
+def _save_group(con: Console, name: str) -> Response:
+    with con.reading() as session:
+        known = [r.name for r in groups.list_roles(session)]
+    chosen = [r for r in known if con.checked(f"role-{r}")]
+    values: dict[str, object] = {"roles": chosen, "scope": con.text("scope")}
+
+    def change(session: Session) -> Response:
+        groups.update_group(session, name, chosen, con.words("scope"), actor=con.admin)
+        return see_other(f"{BASE}?done=updated")
+
+    return con.attempt(change, lambda errors: _group(con, name, values, errors))
