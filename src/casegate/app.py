@@ -17,6 +17,7 @@ from casegate.audit import BatchedAudit
 from casegate.cases import routes_v1, routes_v2
 from casegate.cases.errors import API_PREFIX, ApiError, api_error_response, envelope
 from casegate.cases.fast_create import FastCreateCase
+from casegate.oauth import denylist_api
 from casegate.oauth import routes as oauth_routes
 from casegate.oauth.fast_token import FastToken
 from casegate.oauth.grants import GRANTS
@@ -26,7 +27,7 @@ from casegate.oauth.revocation import RevocationEndpoint
 from casegate.oauth.server import AuthorizationServer
 from casegate.settings import Settings
 from casegate.storage.db import make_engine, session_factory
-from casegate.web import docs, health, pages, scrape
+from casegate.web import admin, docs, health, pages, scrape
 from casegate.web.access import AccessLog
 from casegate.web.middleware import Guard
 from casegate.web.runtime import Runtime
@@ -77,6 +78,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(scrape.router)
     app.include_router(pages.router)
+    app.include_router(admin.router)
+    app.include_router(denylist_api.router)
     docs.install(app)
     install_error_handlers(app)
     app.add_middleware(Guard, max_body=settings.max_body_bytes, https=not settings.http)

@@ -14,6 +14,8 @@ from casegate import metrics, observe
 from casegate.storage.models import AuditEvent
 
 log = logging.getLogger("casegate.audit")
+# session.info key: who acts through this session, for every event it records
+ACTOR = "casegate.actor"
 INSERT = insert(cast(Table, AuditEvent.__table__))
 
 
@@ -26,9 +28,12 @@ def record(
     outcome: str = "ok",
     **detail: Any,
 ) -> None:
-    """Write an event inside the caller's transaction: it commits with the change it describes."""
-    session.add(AuditEvent(event=event, actor=actor, subject=subject, outcome=outcome,
-                           detail=detail, request_id=observe.request_id()))
+    """Write an event inside the caller's transaction: it commits with the change it describes.
+
+    Without an actor, the session's (ACTOR: `cli:<user>`, a console's administrator)."""
+    session.add(AuditEvent(event=event, actor=actor or session.info.get(ACTOR, ""),
+                           subject=subject, outcome=outcome, detail=detail,
+                           request_id=observe.request_id()))
     metrics.audited(event, subject, outcome, detail)
 
 

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
                                                 "or text")
     key_rotation_days: int = Field(90, ge=0, description="age at which the signing key is "
                                                          "replaced, days (0: never)")
+    admin_session_lifetime: int = Field(3600, gt=0, description="admin console session "
+                                                                "lifetime, s")
 
     @field_validator("signing_alg")
     @classmethod

@@ -36,7 +36,7 @@ def init(
 ) -> None:
     """Create the database, a signing key and an administrator (idempotent)."""
     with errors():
-        result = bootstrap.init(context.settings(), demo)
+        result = bootstrap.init(context.settings(), demo, context.actor())
     if as_json:
         emit(_flat(result), True)
         return

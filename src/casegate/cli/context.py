@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from casegate.audit import ACTOR
 from casegate.errors import CasegateError
 from casegate.settings import Settings, load_settings
 from casegate.storage.db import make_engine, session_factory, transaction
@@ -23,6 +26,15 @@ def settings(**overrides: object) -> Settings:
         raise CasegateError(f"configuration: {where}: {first['msg']}") from exc
 
 
+def actor() -> str:
+    """Who the audit log names for a command: the OS user who ran it."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        user = str(os.getuid())
+    return f"cli:{user}"[:128]
+
+
 @contextmanager
 def database(cfg: Settings) -> Iterator[Session]:
     """One transaction, committed before the command prints its answer."""
@@ -33,6 +45,7 @@ def database(cfg: Settings) -> Iterator[Session]:
                 raise CasegateError("the database is not initialised: run `casegate init` first")
             raise CasegateError("the database has an older schema: run `casegate db upgrade`")
         with transaction(session_factory(engine)) as session:
+            session.info[ACTOR] = actor()
             yield session
     finally:
         engine.dispose()
