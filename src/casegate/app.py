@@ -12,10 +12,12 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
+from casegate import metrics
 from casegate.audit import BatchedAudit
 from casegate.cases import routes_v1, routes_v2
 from casegate.cases.errors import API_PREFIX, ApiError, api_error_response, envelope
 from casegate.cases.fast_create import FastCreateCase
+from casegate.oauth import denylist_api
 from casegate.oauth import routes as oauth_routes
 from casegate.oauth.fast_token import FastToken
 from casegate.oauth.grants import GRANTS
@@ -25,7 +27,8 @@ from casegate.oauth.revocation import RevocationEndpoint
 from casegate.oauth.server import AuthorizationServer
 from casegate.settings import Settings
 from casegate.storage.db import make_engine, session_factory
-from casegate.web import docs, health, pages
+from casegate.web import admin, docs, health, pages, scrape
+from casegate.web.access import AccessLog
 from casegate.web.middleware import Guard
 from casegate.web.runtime import Runtime
 
@@ -39,8 +42,10 @@ DESCRIPTION = (
 
 def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.db_url)
+    metrics.enable()
+    metrics.watch_engine(engine)
     factory = session_factory(engine)
-    keys = KeyRing(factory)
+    keys = KeyRing(factory, settings)
     audit = BatchedAudit(factory)
     server = AuthorizationServer(settings, factory, keys, audit)
     for grant in GRANTS:
@@ -71,7 +76,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_v1.router)
     app.include_router(routes_v2.router)
     app.include_router(health.router)
+    app.include_router(scrape.router)
     app.include_router(pages.router)
+    app.include_router(admin.router)
+    app.include_router(denylist_api.router)
     docs.install(app)
     install_error_handlers(app)
     app.add_middleware(Guard, max_body=settings.max_body_bytes, https=not settings.http)
@@ -84,7 +92,8 @@ class App(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         runtime: Runtime = self.state.runtime
-        return FastCreateCase(FastToken(super().build_middleware_stack(), runtime), runtime)
+        return AccessLog(FastCreateCase(FastToken(super().build_middleware_stack(), runtime),
+                                        runtime), [metrics.request_done])
 
 
 def install_error_handlers(app: FastAPI) -> None:

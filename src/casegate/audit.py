@@ -10,9 +10,12 @@ from typing import Any, cast
 from sqlalchemy import Engine, Table, insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from casegate import metrics, observe
 from casegate.storage.models import AuditEvent
 
 log = logging.getLogger("casegate.audit")
+# session.info key: who acts through this session, for every event it records
+ACTOR = "casegate.actor"
 INSERT = insert(cast(Table, AuditEvent.__table__))
 
 
@@ -25,16 +28,20 @@ def record(
     outcome: str = "ok",
     **detail: Any,
 ) -> None:
-    """Write an event inside the caller's transaction: it commits with the change it describes."""
-    session.add(AuditEvent(event=event, actor=actor, subject=subject, outcome=outcome,
-                           detail=detail))
+    """Write an event inside the caller's transaction: it commits with the change it describes.
+
+    Without an actor, the session's (ACTOR: `cli:<user>`, a console's administrator)."""
+    session.add(AuditEvent(event=event, actor=actor or session.info.get(ACTOR, ""),
+                           subject=subject, outcome=outcome, detail=detail,
+                           request_id=observe.request_id()))
+    metrics.audited(event, subject, outcome, detail)
 
 
 def row(event: str, *, actor: str = "", subject: str = "", outcome: str = "ok",
         **detail: Any) -> dict[str, Any]:
     """One event as the values of INSERT (for Core writers, in their own transaction)."""
     return {"at": time.time(), "event": event, "actor": actor, "subject": subject,
-            "outcome": outcome, "detail": detail}
+            "outcome": outcome, "detail": detail, "request_id": observe.request_id()}
 
 
 class BatchedAudit:
@@ -49,6 +56,9 @@ class BatchedAudit:
         self._interval = interval
         self._rows: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        # held while a batch is taken and written, so flush() returns only once every event
+        # added before it is committed, even when the writer thread took them a moment earlier
+        self._flushing = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.counts: dict[tuple[str, str], int] = {}  # for /metrics: this process's own
@@ -56,6 +66,7 @@ class BatchedAudit:
     def add(self, event: str, *, actor: str = "", subject: str = "", outcome: str = "ok",
             **detail: Any) -> None:
         values = row(event, actor=actor, subject=subject, outcome=outcome, **detail)
+        metrics.audited(event, subject, outcome, detail)
         with self._lock:
             self._rows.append(values)
             self.counts[(event, outcome)] = self.counts.get((event, outcome), 0) + 1
@@ -71,6 +82,10 @@ class BatchedAudit:
         self.flush()
 
     def flush(self) -> None:
+        with self._flushing:
+            self._flush()
+
+    def _flush(self) -> None:
         with self._lock:
             rows, self._rows = self._rows, []
         if not rows:

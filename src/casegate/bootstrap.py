@@ -9,8 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casegate.access import groups, operators
+from casegate.audit import ACTOR
 from casegate.cases import case_types
 from casegate.clients import service as clients
+from casegate.crypto import Sealer
 from casegate.oauth import keys, metadata
 from casegate.settings import Settings
 from casegate.storage.db import make_engine, session_factory, transaction
@@ -19,7 +21,7 @@ from casegate.storage.models import ClientRegistration, Operator, SigningKey
 from casegate.storage.models.case import CaseType
 
 ADMIN = "administrator@casegate"
-ADMIN_GROUP = "Casegate:Administrators"
+ADMIN_GROUP = groups.ADMIN_GROUP
 DEMO_GROUP = "CityServices:APIClients"
 DEMO_OPERATOR = "cityservices-api@casegate"
 DEMO_CLIENT = "CityServicesAPI"
@@ -27,13 +29,14 @@ DEMO_CASE_TYPE = "Cnow-connectnow-Work-CityServicesRequest"
 DEMO_CREDENTIALS = "demo-client-credentials.txt"
 
 
-def init(settings: Settings, demo: bool) -> dict[str, Any]:
+def init(settings: Settings, demo: bool, actor: str = "") -> dict[str, Any]:
     settings.home.mkdir(parents=True, exist_ok=True)
     settings.ensure_secret_key()
     engine = make_engine(settings.db_url)
     try:
-        upgrade(engine)
+        upgrade(engine, settings.hmac_key())
         with transaction(session_factory(engine)) as session:
+            session.info[ACTOR] = actor
             result = _initial_records(session, settings)
             if demo:
                 result["demo"] = _demo(session, settings)
@@ -45,14 +48,18 @@ def init(settings: Settings, demo: bool) -> dict[str, Any]:
 def _initial_records(session: Session, settings: Settings) -> dict[str, Any]:
     result: dict[str, Any] = {"home": str(settings.home.resolve()), "database": settings.db_url}
     if session.scalar(select(SigningKey.kid).limit(1)) is None:
-        result["signing_key"] = keys.create_key(session, settings.signing_alg).kid
-    if session.get(Operator, ADMIN) is None:
-        groups.ensure_pega_api_role(session)
-        groups.create_group(session, ADMIN_GROUP, [groups.PEGA_API_ROLE], [])
+        result["signing_key"] = keys.create_key(session, settings.signing_alg,
+                                                 Sealer(settings.hmac_key())).kid
+    groups.ensure_admin_group(session)
+    admin = session.get(Operator, ADMIN)
+    if admin is None:
         password = secrets.token_urlsafe(18)
         operators.create_operator(session, ADMIN, "person", ADMIN_GROUP,
                                   name="Administrator", password=password)
         result["administrator"] = {"operator": ADMIN, "password": password}
+    elif admin.access_group != ADMIN_GROUP:
+        # a database made before the administrator privilege existed
+        admin.access_group = ADMIN_GROUP
     return result
 
 

@@ -16,6 +16,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from casegate.errors import CasegateError
+
 SECRET_KEY_FILE = "secret.key"  # noqa: S105 (a file name)
 
 
@@ -41,12 +43,27 @@ class Settings(BaseSettings):
                                                   "confidential ones too (public: always)")
     code_lifetime: int = Field(60, gt=0, le=600, description="authorization code lifetime, s")
     session_lifetime: int = Field(8 * 3600, gt=0, description="sign-in session lifetime, s")
+    metrics_token: SecretStr | None = Field(None, description="bearer token a scraper of "
+                                            "/metrics presents (unset: loopback callers only)")
+    log_format: str = Field("text", description="log lines: json (one object per line) "
+                                                "or text")
+    key_rotation_days: int = Field(90, ge=0, description="age at which the signing key is "
+                                                         "replaced, days (0: never)")
+    admin_session_lifetime: int = Field(3600, gt=0, description="admin console session "
+                                                                "lifetime, s")
 
     @field_validator("signing_alg")
     @classmethod
     def _known_alg(cls, value: str) -> str:
         if value not in ("ES256", "RS256"):
             raise ValueError("signing_alg must be ES256 or RS256")
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_log_format(cls, value: str) -> str:
+        if value not in ("json", "text"):
+            raise ValueError("log_format must be json or text")
         return value
 
     @classmethod
@@ -87,7 +104,13 @@ class Settings(BaseSettings):
         """The client-secret HMAC key, kept outside the database (a stolen dump is not enough)."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value().encode()
-        return (self.home / SECRET_KEY_FILE).read_bytes().strip()
+        path = self.home / SECRET_KEY_FILE
+        try:
+            return path.read_bytes().strip()
+        except FileNotFoundError:
+            raise CasegateError(f"no secret key: {path} is missing and CASEGATE_SECRET_KEY is "
+                                "not set (client secrets are hashed and signing keys "
+                                "encrypted under it)") from None
 
     def ensure_secret_key(self) -> None:
         if self.secret_key is not None:

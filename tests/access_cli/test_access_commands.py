@@ -17,7 +17,9 @@ PEGA_API = "PegaRULES:PegaAPI"
 ALL_PRIVILEGES = ["pxCreateCase", "pxGetCases", "pxUpdateCase", "pxGetCaseTypes"]
 DEMO_TYPE = "Cnow-connectnow-Work-CityServicesRequest"
 DEMO_GROUP = "CityServices:APIClients"
-ADMIN_GROUP = "Casegate:Administrators"
+ADMIN_GROUP = "casegate:Administrators"
+ADMIN_ROLE = {"role": "casegate:Administrator", "privileges": ["casegate:Admin"],
+              "case_types": ["*"], "read_all": True}
 PARCEL = "Cgt-Depot-Work-Parcel"
 CASETYPES_PATH = "/prweb/api/v1/casetypes"
 # for what does not depend on the engine: each command is a ~1 s subprocess
@@ -45,9 +47,10 @@ def test_role_create_and_list_answer_exact_json(env: dict[str, str]) -> None:
                        "case_types": ["*"], "read_all": True}
 
     listed = as_json(cli(env, "role", "list", "--json"))
-    # ordered by name; the shipped role grants everything on every case type, as Pega's does
+    # ordered by name (byte order); the shipped role grants everything on every case type,
+    # as Pega's does; the administrators' role grants the console
     assert listed == [creator, reader, {"role": PEGA_API, "privileges": ALL_PRIVILEGES,
-                                        "case_types": ["*"], "read_all": True}]
+                                        "case_types": ["*"], "read_all": True}, ADMIN_ROLE]
 
 
 def test_accessgroup_create_show_and_list_answer_exact_json(env: dict[str, str]) -> None:
@@ -63,10 +66,10 @@ def test_accessgroup_create_show_and_list_answer_exact_json(env: dict[str, str])
     assert as_json(cli(env, "accessgroup", "show", "Claims:Readers", "--json")) == narrow
     listed = as_json(cli(env, "accessgroup", "list", "--json"))
     assert [group["access_group"] for group in listed] == [
-        ADMIN_GROUP, DEMO_GROUP, "Claims:Agents", "Claims:Readers"]
-    assert listed[1] == {"access_group": DEMO_GROUP, "roles": [PEGA_API],
+        DEMO_GROUP, "Claims:Agents", "Claims:Readers", ADMIN_GROUP]
+    assert listed[0] == {"access_group": DEMO_GROUP, "roles": [PEGA_API],
                          "scopes": ["cases", "casetypes"]}
-    assert listed[2:] == [default, narrow]
+    assert listed[1:3] == [default, narrow]
 
 
 @ON_SQLITE_ONLY

@@ -9,6 +9,7 @@ from joserfc.jwk import KeySet
 
 from casegate import bootstrap
 from casegate.app import create_app
+from casegate.crypto import Sealer
 from casegate.oauth import keys
 from casegate.settings import Settings
 from casegate.storage.db import make_engine, session_factory, transaction
@@ -36,7 +37,9 @@ def test_after_rotation_old_tokens_verify_and_new_ones_use_the_new_key(
     old = get_token(http, demo["client_id"], demo["client_secret"])["access_token"]
     engine = make_engine(settings.db_url)
     with transaction(session_factory(engine)) as session:
-        new_kid = keys.rotate(session, "ES256").kid
+        row = keys.rotate(session, settings, Sealer(settings.hmac_key()), "ES256")
+        assert row is not None
+        new_kid = row.kid
     engine.dispose()
     http.app.state.runtime.keys.load()  # a process reloads within 30 s; this one at once
     new = get_token(http, demo["client_id"], demo["client_secret"])["access_token"]

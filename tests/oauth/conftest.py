@@ -16,26 +16,21 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from joserfc import jwt
-from joserfc.jwk import ECKey, RSAKey, import_key
-from sqlalchemy import select
+from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy.orm import Session, sessionmaker
 
-from casegate.storage.models import SigningKey
+from casegate.oauth.keys import KeyRing
+from casegate.settings import Settings
 from oauth.jwt_parts import AUDIENCE, ISSUER, b64url, b64url_json
 
 Forge = Callable[..., str]
 
 
 @pytest.fixture
-def server_key(db: sessionmaker[Session]) -> ECKey | RSAKey:
-    """The private key casegate signs access tokens with right now."""
-    with db() as session:
-        row = session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))
-                              .order_by(SigningKey.created_at.desc())).first()
-        assert row is not None
-        key = import_key(row.private_jwk)
-    assert isinstance(key, ECKey | RSAKey)
-    return key
+def server_key(db: sessionmaker[Session], settings: Settings) -> ECKey | RSAKey:
+    """The private key casegate signs access tokens with right now (decrypted with the
+    secret key, as the server does)."""
+    return KeyRing(db, settings).current()
 
 
 @pytest.fixture

@@ -6,13 +6,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casegate import audit
-from casegate.access.privileges import ALL
+from casegate.access.privileges import ADMIN, ALL, ROLE_PRIVILEGES
 from casegate.errors import Conflict, Invalid, NotFound
 from casegate.storage.db import get_or_raise
 from casegate.storage.models import AccessGroup, CaseType, Role
 
 ANY_CASE_TYPE = "*"
 PEGA_API_ROLE = "PegaRULES:PegaAPI"
+ADMIN_ROLE = "casegate:Administrator"
+ADMIN_GROUP = "casegate:Administrators"
+# what a token must carry to call the administrators' APIs: an application a person
+# administrator signs in to gets no administrator's powers unless it asks for them
+ADMIN_SCOPE = "casegate:admin"
 # the scopes of the case API: what a token needs to call it (see access.privileges)
 API_SCOPES = ["cases", "casetypes"]
 
@@ -29,11 +34,12 @@ def create_role(session: Session, name: str, privileges: list[str], case_types: 
     name = _name("role", name)
     if session.get(Role, name) is not None:
         raise Conflict(f"role {name!r} already exists")
-    unknown = [p for p in privileges if p not in ALL]
+    unknown = [p for p in privileges if p not in ROLE_PRIVILEGES]
     if unknown or not privileges:
         # name the one that is wrong: a typo is the usual reason
         what = f"unknown privilege {unknown[0][:64]!r}; " if unknown else ""
-        raise Invalid("privilege", f"{what}privileges are some of {', '.join(ALL)}")
+        raise Invalid("privilege",
+                      f"{what}privileges are some of {', '.join(ROLE_PRIVILEGES)}")
     case_types = list(dict.fromkeys(case_types or [ANY_CASE_TYPE]))
     for case_type in case_types:
         if case_type != ANY_CASE_TYPE and session.get(CaseType, case_type) is None:
@@ -53,23 +59,51 @@ def ensure_pega_api_role(session: Session) -> Role:
     return role
 
 
+def ensure_admin_group(session: Session) -> AccessGroup:
+    """The administrators' group: the administrator privilege and every case privilege.
+    Made by `casegate init`, again and again without harm."""
+    ensure_pega_api_role(session)
+    if session.get(Role, ADMIN_ROLE) is None:
+        create_role(session, ADMIN_ROLE, [ADMIN], [ANY_CASE_TYPE])
+    group = session.get(AccessGroup, ADMIN_GROUP)
+    if group is None:
+        group = create_group(session, ADMIN_GROUP, [PEGA_API_ROLE, ADMIN_ROLE],
+                             [*API_SCOPES, ADMIN_SCOPE])
+    return group
+
+
 def create_group(session: Session, name: str, roles: list[str], scopes: list[str] | None = None,
                  actor: str = "") -> AccessGroup:
     name = _name("access group", name)
     if session.get(AccessGroup, name) is not None:
         raise Conflict(f"access group {name!r} already exists")
+    scopes = API_SCOPES if scopes is None else scopes
+    group = AccessGroup(name=name, **_checked_group(session, roles, scopes))
+    session.add(group)
+    audit.record(session, "accessgroup.created", actor=actor, subject=name)
+    return group
+
+
+def update_group(session: Session, name: str, roles: list[str], scopes: list[str],
+                 actor: str = "") -> AccessGroup:
+    """New roles and scopes, by the rules of `create_group`; every request of its operators
+    is checked against them from now on."""
+    group = get_group(session, name)
+    for field, value in _checked_group(session, roles, scopes).items():
+        setattr(group, field, value)
+    audit.record(session, "accessgroup.updated", actor=actor, subject=name, roles=group.roles,
+                 scopes=group.scopes)
+    return group
+
+
+def _checked_group(session: Session, roles: list[str], scopes: list[str]) -> dict[str, list[str]]:
     for role in roles:
         get_or_raise(session, Role, role, "role")
-    scopes = API_SCOPES if scopes is None else scopes
     for scope in scopes:
         # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
         if not scope or any(c in ' "\\' or not 0x21 <= ord(c) <= 0x7E for c in scope):
             raise Invalid("scope", f"{scope!r} is not a valid scope name")
-    group = AccessGroup(name=name, roles=list(dict.fromkeys(roles)),
-                        scopes=list(dict.fromkeys(scopes)))
-    session.add(group)
-    audit.record(session, "accessgroup.created", actor=actor, subject=name)
-    return group
+    return {"roles": list(dict.fromkeys(roles)), "scopes": list(dict.fromkeys(scopes))}
 
 
 def get_group(session: Session, name: str) -> AccessGroup:

@@ -58,6 +58,19 @@ def set_enabled(session: Session, operator_id: str, enabled: bool, actor: str = 
     return operator
 
 
+def set_access_group(session: Session, operator_id: str, access_group: str,
+                     actor: str = "") -> Operator:
+    """What the operator may do from now on; tokens already issued carry their scopes until
+    they expire, but each request checks the privileges of the group the operator is in."""
+    operator = get_operator(session, operator_id)
+    if session.get(AccessGroup, access_group) is None:
+        raise NotFound("access group", access_group)
+    operator.access_group = access_group
+    audit.record(session, "operator.access_group_changed", actor=actor, subject=operator_id,
+                 access_group=access_group)
+    return operator
+
+
 def set_password(session: Session, operator_id: str, password: str, actor: str = "") -> Operator:
     """SECURITY Decision 6: a new password ends the person's sessions and revokes their
     tokens, refresh tokens included."""

@@ -8,13 +8,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casegate.cases.errors import ApiError
-from casegate.storage.models import AccessGroup, Role
+from casegate.storage.models import AccessGroup, Operator, Role
 
 CREATE_CASE = "pxCreateCase"
 GET_CASES = "pxGetCases"
 UPDATE_CASE = "pxUpdateCase"
 GET_CASE_TYPES = "pxGetCaseTypes"
 ALL = (CREATE_CASE, GET_CASES, UPDATE_CASE, GET_CASE_TYPES)
+# the admin console and the administrators' APIs (deny list): not a privilege on case types
+ADMIN = "casegate:Admin"
+ROLE_PRIVILEGES = (*ALL, ADMIN)
 ANY = "*"
 
 
@@ -42,6 +45,12 @@ def grants(session: Session, group: AccessGroup) -> Grants:
         return Grants(())
     rows = session.scalars(select(Role).where(Role.name.in_(group.roles)))
     return Grants(tuple(rows))
+
+
+def is_administrator(session: Session, operator: Operator) -> bool:
+    """The one check of the administrator privilege (console sign-in, deny-list API)."""
+    group = session.get(AccessGroup, operator.access_group)
+    return group is not None and operator.enabled and grants(session, group).can(ADMIN)
 
 
 def require(grants: Grants, operator_id: str, group: str, privilege: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, cast
 
@@ -50,6 +51,30 @@ def create(session: Session, class_name: str, prefix: str, name: str = "",
                          next_number=first_number)
     session.add(case_type)
     audit.record(session, "casetype.created", actor=actor, subject=class_name)
+    return case_type
+
+
+def parse_schema(text: str) -> dict[str, Any] | None:
+    """A schema as written in a file or a form: a JSON object, or nothing (blank)."""
+    if not text.strip():
+        return None
+    try:
+        loaded = json.loads(text)
+    except ValueError as exc:
+        raise Invalid("schema", f"not JSON: {exc}"[:200]) from exc
+    if not isinstance(loaded, dict):
+        raise Invalid("schema", "a JSON Schema is a JSON object")
+    return loaded
+
+
+def set_schema(session: Session, class_name: str, json_schema: dict[str, Any] | None,
+               actor: str = "") -> CaseType:
+    """New cases are checked against it; cases made before keep their content."""
+    case_type = get(session, class_name)
+    if json_schema is not None:
+        check_schema(json_schema)
+    case_type.json_schema = json_schema
+    audit.record(session, "casetype.schema_changed", actor=actor, subject=class_name)
     return case_type
 
 

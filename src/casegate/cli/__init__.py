@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from casegate import bootstrap
-from casegate.cli import access, audit, client, consent, context, operator, token, trust
+from casegate.cli import access, audit, client, consent, context, operator, ops, token, trust
 from casegate.cli.output import emit, errors, say
-from casegate.errors import CasegateError
 
 app = typer.Typer(help="casegate: an OAuth 2.0 authorization server and the case API it "
                        "protects.", no_args_is_help=True, add_completion=False)
@@ -24,6 +23,9 @@ app.add_typer(access.casetypes, name="casetype")
 app.add_typer(trust.profiles, name="tokenprofile")
 app.add_typer(trust.mappings, name="identitymapping")
 app.command("audit")(audit.audit)
+app.add_typer(ops.keys_app, name="keys")
+app.add_typer(ops.db_app, name="db")
+app.command("backup")(ops.backup)
 
 
 @app.command("init")
@@ -34,7 +36,7 @@ def init(
 ) -> None:
     """Create the database, a signing key and an administrator (idempotent)."""
     with errors():
-        result = bootstrap.init(context.settings(), demo)
+        result = bootstrap.init(context.settings(), demo, context.actor())
     if as_json:
         emit(_flat(result), True)
         return
@@ -71,19 +73,17 @@ def serve(
         "--issuer", help="Public base URL, when it differs from https://HOST:PORT.")] = None,
 ) -> None:
     """Run the server: HTTPS on 127.0.0.1:8443 by default."""
-    from casegate.storage.db import make_engine
-    from casegate.storage.migrate import is_current
+    from casegate import logs
     from casegate.web.serve import serve as run
 
     with errors():
         cfg = context.settings(host=host, port=port, workers=workers, cert_file=cert,
                                key_file=key, http=http or None, issuer=issuer)
-        engine = make_engine(cfg.db_url)
-        ready = is_current(engine)
-        engine.dispose()
-        if not ready:
-            raise CasegateError("the database is not initialised: run `casegate init`")
-        run(cfg, say)
+        applied = ops.upgrade_database(cfg)
+        if applied:
+            say(f"database upgraded: {', '.join(applied)}")
+        context.check_signing_keys(cfg)
+        run(cfg, logs.announcer(cfg.log_format, say))
 
 
 def main() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -113,12 +112,13 @@ def _schema(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
     try:
-        loaded = json.loads(path.read_text())
+        text = path.read_text()
     except (OSError, ValueError) as exc:
         raise Invalid("schema", f"cannot read a JSON document from {path}") from exc
-    if not isinstance(loaded, dict):
-        raise Invalid("schema", "a JSON Schema is a JSON object")
-    return loaded
+    schema = case_types.parse_schema(text)
+    if schema is None:
+        raise Invalid("schema", f"{path} is empty")
+    return schema
 
 
 @casetypes.command("create")

@@ -153,34 +153,77 @@ def create(session: Session, key: bytes, *, name: str, grants: list[str],
            actor: str = "") -> tuple[ClientRegistration, str]:
     """A new registration and its secret (empty for a public client, or one that signs
     client assertions with its own keys, which have none)."""
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise Invalid("name", "a client registration needs a name of 1 to 200 characters")
-    if session.scalar(select(ClientRegistration).where(ClientRegistration.name == name)):
-        raise Conflict(f"a client registration named {name!r} already exists")
-    uris = [check_redirect_uri(u) for u in dict.fromkeys(redirect_uris or [])]
-    grants = full_grant_names(grants)
-    check_grants(session, grants, operator_id, public, uris)
-    check_identity_mapping(session, grants, identity_mapping)
+    values = _checked(session, None, name=name, grants=grants, operator_id=operator_id,
+                      lifetime=lifetime, scopes=scopes, application=application,
+                      redirect_uris=redirect_uris, public=public,
+                      allow_plain_pkce=allow_plain_pkce, refresh_lifetime=refresh_lifetime,
+                      post_logout_redirect_uris=post_logout_redirect_uris,
+                      identity_mapping=identity_mapping)
     if public and auth_method != "client_secret":
         raise Invalid("auth-method", "a public client has no keys")
     keys, url, ca = check_keys(auth_method, jwks, jwks_url, cacert)
     secret = "" if public or auth_method == "private_key_jwt" else crypto.new_secret()
     client = ClientRegistration(
-        client_id=_unique_id(session), name=name,
-        secret_hash=crypto.keyed_hash(key, secret) if secret else "",
-        grant_types=list(dict.fromkeys(grants)), operator_id=operator_id,
-        token_lifetime=check_lifetime(lifetime), scopes=scopes or [], application=application,
-        redirect_uris=uris, public=public, allow_plain_pkce=allow_plain_pkce,
-        refresh_lifetime=check_refresh_lifetime(refresh_lifetime),
-        post_logout_redirect_uris=[check_redirect_uri(u) for u in
-                                   dict.fromkeys(post_logout_redirect_uris or [])],
-        identity_mapping=identity_mapping, auth_method=auth_method, jwks=keys, jwks_url=url,
-        jwks_cacert=ca,
-    )
+        client_id=_unique_id(session),
+        secret_hash=crypto.keyed_hash(key, secret) if secret else "", public=public,
+        auth_method=auth_method, jwks=keys, jwks_url=url, jwks_cacert=ca, **values)
     session.add(client)
-    audit.record(session, "client.created", actor=actor, subject=client.client_id, name=name)
+    audit.record(session, "client.created", actor=actor, subject=client.client_id,
+                 name=values["name"])
     return client, secret
+
+
+def update(session: Session, client_id: str, *, name: str, grants: list[str],
+           operator_id: str | None, lifetime: object, scopes: list[str] | None,
+           application: str, redirect_uris: list[str] | None, allow_plain_pkce: bool,
+           refresh_lifetime: object, post_logout_redirect_uris: list[str] | None,
+           actor: str = "") -> ClientRegistration:
+    """The registration's settings changed at once, by the rules of `create`; its ID, secret,
+    kind (public or confidential), keys and identity mapping stay."""
+    client = get(session, client_id)
+    values = _checked(session, client_id, name=name, grants=grants, operator_id=operator_id,
+                      lifetime=lifetime, scopes=scopes, application=application,
+                      redirect_uris=redirect_uris, public=client.public,
+                      allow_plain_pkce=allow_plain_pkce, refresh_lifetime=refresh_lifetime,
+                      post_logout_redirect_uris=post_logout_redirect_uris,
+                      identity_mapping=client.identity_mapping)
+    changed = sorted(k for k, v in values.items() if getattr(client, k) != v)
+    for field, value in values.items():
+        setattr(client, field, value)
+    audit.record(session, "client.updated", actor=actor, subject=client_id, changed=changed)
+    return client
+
+
+def _checked(session: Session, client_id: str | None, *, name: str, grants: list[str],
+             operator_id: str | None, lifetime: object, scopes: list[str] | None,
+             application: str, redirect_uris: list[str] | None, public: bool,
+             allow_plain_pkce: bool, refresh_lifetime: object,
+             post_logout_redirect_uris: list[str] | None,
+             identity_mapping: str | None) -> dict[str, Any]:
+    """A registration's settings checked by every rule, as the columns that hold them."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise Invalid("name", "a client registration needs a name of 1 to 200 characters")
+    same_name = session.scalar(select(ClientRegistration).where(ClientRegistration.name == name))
+    if same_name is not None and same_name.client_id != client_id:
+        raise Conflict(f"a client registration named {name!r} already exists")
+    if len(application) > 200:
+        raise Invalid("application", "an application name is at most 200 characters")
+    uris = [check_redirect_uri(u) for u in dict.fromkeys(redirect_uris or [])]
+    grants = full_grant_names(grants)
+    check_grants(session, grants, operator_id, public, uris)
+    check_identity_mapping(session, grants, identity_mapping)
+    return {
+        "name": name, "grant_types": list(dict.fromkeys(grants)),
+        "operator_id": operator_id or None,
+        "token_lifetime": check_lifetime(lifetime), "scopes": list(scopes or []),
+        "application": application, "redirect_uris": uris,
+        "allow_plain_pkce": allow_plain_pkce,
+        "refresh_lifetime": check_refresh_lifetime(refresh_lifetime),
+        "post_logout_redirect_uris": [check_redirect_uri(u) for u in
+                                      dict.fromkeys(post_logout_redirect_uris or [])],
+        "identity_mapping": identity_mapping,
+    }
 
 
 def _unique_id(session: Session) -> str:

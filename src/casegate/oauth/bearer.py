@@ -11,6 +11,7 @@ from joserfc.errors import JoseError
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from casegate import observe
 from casegate.oauth.keys import ALGORITHMS, KeyRing
 from casegate.storage.models import (
     AccessGroup,
@@ -159,5 +160,6 @@ def authenticate(session: Session, keys: KeyRing, issuer: str, audience: str, to
                  leeway: int) -> Principal:
     claims = verify(keys, issuer, audience, token, leeway)
     operator, group = check_live(session, claims)
+    observe.note(client_id=str(claims["client_id"]), operator=operator.id)
     scope = frozenset(str(claims.get("scope", "")).split())
     return Principal(operator, group, str(claims["client_id"]), scope, claims)

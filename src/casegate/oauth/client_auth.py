@@ -15,7 +15,7 @@ from urllib.parse import unquote_plus
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from casegate import crypto
+from casegate import crypto, observe
 from casegate.oauth import assertions, replay
 from casegate.oauth.errors import InvalidClientError, explained, oauth_error
 from casegate.oauth.requests import FormRequest, has_control
@@ -180,5 +180,6 @@ def authenticate(session: Session, hmac_key: bytes, request: FormRequest,
         raise InvalidClientError(description="unknown client" if row is None else "bad secret")
     if not row[0].enabled:
         raise InvalidClientError(description="client disabled")
+    observe.note(client_id=client_id)
     request.auth_method = method
     return AuthenticatedClient(row[0], row[1], row[2])

@@ -26,7 +26,8 @@ def withdraw(session: Session, operator_id: str, client_id: str, actor: str = ""
         raise NotFound("consent", f"{operator_id} → {client_id}")
     session.delete(consent)
     revoked = families.revoke_between(session, operator_id, client_id, "consent withdrawn")
-    audit.record(session, "consent.withdrawn", actor=actor or operator_id, subject=client_id,
+    actor = actor or session.info.get(audit.ACTOR) or operator_id
+    audit.record(session, "consent.withdrawn", actor=actor, subject=client_id,
                  operator=operator_id)
     return revoked
 

@@ -89,8 +89,9 @@ def revoke(session: Session, family: TokenFamily, reason: str) -> None:
     for jti, exp in family.access_tokens:
         if float(exp) > now:
             deny(session, {"jti": jti, "client_id": family.client_id, "exp": exp}, reason)
-    audit.record(session, "grant.revoked", actor=family.operator_id, subject=family.client_id,
-                 reason=reason, family=family.id)
+    audit.record(session, "grant.revoked",
+                 actor=session.info.get(audit.ACTOR) or family.operator_id,
+                 subject=family.client_id, reason=reason, family=family.id)
 
 
 def revoke_between(session: Session, operator_id: str, client_id: str | None,

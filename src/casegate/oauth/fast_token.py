@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Scope
 
+from casegate import observe
 from casegate.oauth import metadata, scopes
 from casegate.oauth.client_auth import SECRET_METHODS, credentials, secret_matches
 from casegate.oauth.errors import OAuth2Error
@@ -179,6 +180,7 @@ class FastToken(FastPath):
                 grant = await run_in_threadpool(self._grant, request)
         except Declined:
             return None
+        observe.note(client_id=grant.client_id, operator=grant.operator_id)
         server = self.runtime.server
         token = issue_access_token(server.keys, server.issuer, server.settings.api_audience,
                                    grant)

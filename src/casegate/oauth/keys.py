@@ -1,24 +1,36 @@
-"""Signing keys: made and kept in the database, published as a JWKS, rotated."""
+"""Signing keys: made and kept in the database (the private half encrypted), published as a
+JWKS, rotated on demand or when old, and unpublished once every token they signed has expired.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 import secrets
 import threading
 import time
 from typing import Any
 
 from joserfc.jwk import ECKey, KeyParameters, RSAKey, import_key
-from sqlalchemy import select
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, sessionmaker
 
-from casegate.storage.models import SigningKey
+from casegate.crypto import Sealer
+from casegate.settings import Settings
+from casegate.storage.db import transaction
+from casegate.storage.models import ClientRegistration, SigningKey
 
 # the only algorithms casegate signs with, and so the only ones it accepts on its own tokens
 ALGORITHMS = ("ES256", "RS256")
+# how long a process may keep signing with a key after another process retired it
+RELOAD_EVERY = 30.0
+DAY = 86400
 Key = ECKey | RSAKey
+log = logging.getLogger("casegate.keys")
 
 
-def create_key(session: Session, alg: str) -> SigningKey:
+def create_key(session: Session, alg: str, sealer: Sealer) -> SigningKey:
     if alg not in ALGORITHMS:
         raise ValueError(f"unsupported signing algorithm {alg}")
     kid = secrets.token_urlsafe(12)
@@ -28,52 +40,115 @@ def create_key(session: Session, alg: str) -> SigningKey:
         if alg == "ES256"
         else RSAKey.generate_key(2048, parameters=params)
     )
-    row = SigningKey(kid=kid, alg=alg, private_jwk=dict(key.as_dict(private=True)))
+    private = json.dumps(dict(key.as_dict(private=True))).encode()
+    row = SigningKey(kid=kid, alg=alg, public_jwk=dict(key.as_dict(private=False)),
+                     sealed_private_jwk=sealer.seal(private, kid))
     session.add(row)
     return row
 
 
-def rotate(session: Session, alg: str) -> SigningKey:
-    """A new current key; the old ones stay published so their tokens still verify."""
-    for row in session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
-        row.retired_at = time.time()
-    return create_key(session, alg)
+def longest_token_lifetime(session: Session, settings: Settings) -> int:
+    """The longest an access or ID token signed now may live (every client's lifetime)."""
+    longest = session.scalar(select(func.max(ClientRegistration.token_lifetime)))
+    return max(settings.token_lifetime, longest or 0)
+
+
+def rotate(session: Session, settings: Settings, sealer: Sealer, alg: str | None = None, *,
+           replacing: str | None = None, now: float | None = None) -> SigningKey | None:
+    """A new current key. The current one is retired: still published (its tokens verify)
+    until the last token it may have signed has expired, then deleted.
+
+    `replacing`: retire only if that key is still current, else do nothing and answer None.
+    The conditional UPDATE makes a scheduled rotation happen once when several processes
+    notice together: the others wait on the row (PostgreSQL) or the write lock (SQLite),
+    then find it already retired.
+    """
+    now = time.time() if now is None else now
+    until = (now + RELOAD_EVERY + longest_token_lifetime(session, settings)
+             + settings.clock_skew)
+    retire = (update(SigningKey).where(SigningKey.retired_at.is_(None))
+              .values(retired_at=now, published_until=until))
+    if replacing is not None:
+        retire = retire.where(SigningKey.kid == replacing)
+    result: CursorResult[Any] = session.execute(retire)  # type: ignore[assignment]
+    if replacing is not None and result.rowcount == 0:
+        return None
+    session.execute(delete(SigningKey).where(SigningKey.published_until < now))
+    return create_key(session, alg or settings.signing_alg, sealer)
+
+
+def published(session: Session, now: float | None = None) -> list[SigningKey]:
+    """The keys in the JWKS, oldest first (the last one not retired is the current key)."""
+    now = time.time() if now is None else now
+    return list(session.scalars(
+        select(SigningKey)
+        .where(or_(SigningKey.published_until.is_(None), SigningKey.published_until > now))
+        .order_by(SigningKey.created_at)))
+
+
+def rotation_due(row: SigningKey, settings: Settings, now: float) -> bool:
+    return bool(settings.key_rotation_days) and (
+        row.created_at + settings.key_rotation_days * DAY <= now)
 
 
 class KeyRing:
     """This process's view of the signing keys, reloaded from the database when stale.
 
-    Each process reloads on its own: after a rotation, a token signed by a key this process
-    has not seen yet triggers a reload (at most one per second), so no process needs another's
-    memory.
+    Each process reloads on its own (every RELOAD_EVERY seconds, and at once, at most once
+    a second, for a token signed by a key it has not seen), so a rotation made by another
+    process or by `casegate keys rotate` reaches every process without a restart. The
+    process that reloads and finds the current key older than CASEGATE_KEY_ROTATION_DAYS
+    rotates it (once: see rotate).
     """
 
-    def __init__(self, factory: sessionmaker[Session], max_age: float = 30.0) -> None:
+    def __init__(self, factory: sessionmaker[Session], settings: Settings,
+                 max_age: float = RELOAD_EVERY) -> None:
         self._factory = factory
-        self._max_age = max_age
+        self._settings = settings
+        self._sealer = Sealer(settings.hmac_key())
+        self.max_age = max_age
         self._lock = threading.Lock()
         self._keys: dict[str, Key] = {}
         self._current: Key | None = None
         self._loaded_at = 0.0
 
     def load(self) -> None:
+        now = time.time()
         with self._factory() as session:
-            rows = list(session.scalars(select(SigningKey).order_by(SigningKey.created_at)))
-        keys = {row.kid: _import(row.private_jwk) for row in rows}
+            rows = published(session, now)
         live = [row for row in rows if row.retired_at is None]
+        if live and rotation_due(live[-1], self._settings, now):
+            with transaction(self._factory) as session:
+                made = rotate(session, self._settings, self._sealer, replacing=live[-1].kid,
+                              now=now)
+            if made is not None:
+                log.info("signing key %s replaced by %s (older than %d days)", live[-1].kid,
+                         made.kid, self._settings.key_rotation_days)
+            with self._factory() as session:
+                rows = published(session, now)
+            live = [row for row in rows if row.retired_at is None]
+        known = self._keys
+        keys = {row.kid: known.get(row.kid) or self._open(row) for row in rows}
         with self._lock:
             self._keys = keys
             self._current = keys[live[-1].kid] if live else None
             self._loaded_at = time.monotonic()
 
+    def _open(self, row: SigningKey) -> Key:
+        key = import_key(json.loads(self._sealer.open(row.sealed_private_jwk, row.kid)))
+        assert isinstance(key, ECKey | RSAKey)
+        return key
+
     def current(self) -> Key:
-        if self._current is None or time.monotonic() - self._loaded_at > self._max_age:
+        if self._current is None or time.monotonic() - self._loaded_at > self.max_age:
             self.load()
         if self._current is None:
             raise RuntimeError("no signing key: run `casegate init`")
         return self._current
 
     def verification_key(self, kid: str) -> Key | None:
+        if time.monotonic() - self._loaded_at > self.max_age:
+            self.load()  # a key unpublished elsewhere stops verifying here too
         key = self._keys.get(kid)
         if key is None and time.monotonic() - self._loaded_at > 1.0:
             self.load()
@@ -83,9 +158,3 @@ class KeyRing:
     def jwks(self) -> dict[str, Any]:
         self.current()
         return {"keys": [dict(key.as_dict(private=False)) for key in self._keys.values()]}
-
-
-def _import(jwk: dict[str, Any]) -> Key:
-    key = import_key(jwk)
-    assert isinstance(key, ECKey | RSAKey)
-    return key

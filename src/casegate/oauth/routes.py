@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from casegate import metrics
 from casegate.oauth import metadata
 from casegate.oauth.client_auth import credentials
 from casegate.oauth.errors import (
@@ -73,12 +74,14 @@ async def _refused(request: Request, exc: OAuth2Error, event: str,
                    form: FormRequest | None) -> Response:
     server = _server(request)
     client_id = claimed_client_id(form)
+    grant_type = form.form.get("grant_type", "")[:64] if form is not None else ""
     server.audit.add(event, outcome="refused", error=exc.error, subject=client_id,
-                     detail=str(exc.description or "")[:200])
+                     detail=str(exc.description or "")[:200], grant_type=grant_type)
     if exc.error == "invalid_client":
         address = request.client.host if request.client else ""
         wait = await run_in_threadpool(server.failed_authentication, client_id, address)
         if wait is not None:
+            metrics.throttled("client_auth")
             return too_many_failures(wait)
     return error_response(exc)
 

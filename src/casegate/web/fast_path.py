@@ -58,6 +58,7 @@ class FastPath:
             log.exception("fast path of %s declined after an error", self.PATH)
             answer = None
         if answer is not None:
+            scope["casegate.route"] = self.PATH  # for the access log: no FastAPI route here
             status, content, headers = answer
             # as Starlette's JSONResponse renders it
             data = json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,

@@ -1,9 +1,9 @@
-"""Liveness, readiness and Prometheus metrics."""
+"""Liveness and readiness (the metrics: web/scrape.py)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from casegate.storage.migrate import is_current
@@ -28,13 +28,3 @@ def readyz(request: Request) -> JSONResponse:
     status = "ready" if ready else "not ready"
     return JSONResponse({"status": status}, status_code=200 if ready else 503)
 
-
-@router.get("/metrics")
-def metrics(request: Request) -> PlainTextResponse:
-    counts = request.app.state.runtime.audit.counts
-    lines = ["# HELP casegate_events_total Audited events handled by this process.",
-             "# TYPE casegate_events_total counter"]
-    for (event, outcome), n in sorted(counts.items()):
-        lines.append(f'casegate_events_total{{event="{event}",outcome="{outcome}"}} {n}')
-    return PlainTextResponse("\n".join(lines) + "\n",
-                             media_type="text/plain; version=0.0.4")

@@ -6,9 +6,6 @@ content (RFC 9700 §4.16, §4.2.4) and is never cached."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -17,17 +14,16 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from casegate import audit, crypto
+from casegate import audit
 from casegate.access import signin
 from casegate.oauth import authorize, bearer, metadata
 from casegate.oauth.authorize import AuthRequest, PageError, RedirectError
-from casegate.oauth.requests import has_control
 from casegate.storage.db import transaction
-from casegate.storage.models import ClientRegistration, Operator, SignInSession
+from casegate.storage.models import ClientRegistration, Operator
+from casegate.web import browser
 from casegate.web.deps import REALM, challenge
 from casegate.web.runtime import Runtime
 
@@ -54,59 +50,14 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-# -- cookies and CSRF ------------------------------------------------------------------------
-def _cookie(rt: Runtime, name: str) -> str:
-    # __Host-: only this origin, path /, Secure: no subdomain or plain-HTTP page can set it
-    return name if rt.settings.http else f"__Host-{name}"
-
-
-def _set_cookie(rt: Runtime, response: Response, name: str, value: str, max_age: int | None,
-                samesite: str) -> None:
-    response.set_cookie(_cookie(rt, name), value, max_age=max_age, path="/", httponly=True,
-                        secure=not rt.settings.http, samesite=samesite)  # type: ignore[arg-type]
-
-
-def _csrf_for(rt: Runtime, cookie: str) -> str:
-    return hmac.new(rt.settings.hmac_key(), b"csrf|" + cookie.encode(), hashlib.sha256).hexdigest()
-
-
-def _csrf_cookie(rt: Runtime, request: Request) -> str:
-    value = request.cookies.get(_cookie(rt, "casegate_csrf"), "")
-    if 20 <= len(value) <= 100 and not has_control(value):
-        return value
-    return secrets.token_urlsafe(32)
-
-
-def _csrf_ok(rt: Runtime, request: Request, form: dict[str, str]) -> bool:
-    cookie = request.cookies.get(_cookie(rt, "casegate_csrf"), "")
-    origin = request.headers.get("origin")
-    # under our Referrer-Policy no-referrer a browser posts the forms with `Origin: null`
-    # (Fetch, "serializing a request origin"): only another site's origin is refused here
-    if origin not in (None, "null") and origin != _origin(rt.settings.base_url):
-        return False
-    return bool(cookie) and crypto.equal(_csrf_for(rt, cookie), form.get("csrf", ""))
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 # -- rendering -------------------------------------------------------------------------------
 def page(rt: Runtime, request: Request, template: str, status: int = 200,
          redirect_to: str | None = None, headers: dict[str, str] | None = None,
          **context: Any) -> HTMLResponse:
-    csrf_cookie = _csrf_cookie(rt, request)
-    html = ENV.get_template(template).render(assets=ASSETS, csrf=_csrf_for(rt, csrf_cookie),
-                                             **context)
-    # Chromium applies form-action to the redirects that follow a form post as well
-    targets = "'self'" + (f" {_origin(redirect_to)}" if redirect_to else "")
-    csp = (f"default-src 'none'; style-src 'self'; img-src 'self'; form-action {targets}; "
-           "frame-ancestors 'none'; base-uri 'none'")
-    response = HTMLResponse(html, status_code=status, headers={
-        "Content-Security-Policy": csp, "Cache-Control": "no-store", **(headers or {})})
-    _set_cookie(rt, response, "casegate_csrf", csrf_cookie, None, "strict")
-    return response
+    return browser.secure_page(
+        rt, request, lambda csrf: ENV.get_template(template).render(assets=ASSETS, csrf=csrf,
+                                                                    **context),
+        status, redirect_to, headers)
 
 
 def message(rt: Runtime, request: Request, title: str, text: str, status: int,
@@ -123,52 +74,14 @@ async def checked_form(rt: Runtime, request: Request,
                        again: str = "Go back to the application and start again."
                        ) -> dict[str, str] | Response:
     """A page's form as posted, or the 403 page when it is not one of ours (CSRF)."""
-    form = await read_page_form(request)
-    if form is None or not _csrf_ok(rt, request, form):
+    form = await browser.checked(rt, request)
+    if form is None:
         return message(rt, request, "This form has expired", again, 403)
     return form
 
 
-async def read_page_form(request: Request) -> dict[str, str] | None:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/x-www-form-urlencoded":
-        return None
-    try:
-        pairs = parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True,
-                          max_num_fields=20)
-    except (UnicodeDecodeError, ValueError):
-        return None
-    form = dict(pairs)
-    if len(form) != len(pairs) or any(has_control(k) or has_control(v) for k, v in pairs):
-        return None
-    return form
-
-
-# -- sign-in sessions --------------------------------------------------------------------------
-def signed_in(rt: Runtime, session: Session, request: Request
-              ) -> tuple[Operator, float] | None:
-    value = request.cookies.get(_cookie(rt, "casegate_session"), "")
-    if not value or len(value) > 100:
-        return None
-    row = session.get(SignInSession, crypto.digest(value))
-    if row is None or row.expires_at <= time.time():
-        return None
-    operator = session.get(Operator, row.operator_id)
-    # disabling an operator or changing the password ends their sessions too
-    if operator is None or not operator.enabled or row.auth_time < operator.not_before:
-        return None
-    return operator, row.auth_time
-
-
-def start_session(rt: Runtime, operator_id: str, response: Response) -> None:
-    value = secrets.token_urlsafe(32)
-    now = time.time()
-    with transaction(rt.factory) as session:
-        session.execute(delete(SignInSession).where(SignInSession.expires_at < now))
-        session.add(SignInSession(id_hash=crypto.digest(value), operator_id=operator_id,
-                                  auth_time=now, expires_at=now + rt.settings.session_lifetime))
-    # Lax: the session must reach the authorization endpoint on a client's redirect
-    _set_cookie(rt, response, "casegate_session", value, rt.settings.session_lifetime, "lax")
+signed_in = browser.signed_in
+start_session = browser.start_session
 
 
 # -- the authorization endpoint ------------------------------------------------------------------
@@ -367,21 +280,17 @@ async def logout_post(request: Request) -> Response:
 
 
 def _logout(rt: Runtime, request: Request, form: dict[str, str]) -> Response:
-    value = request.cookies.get(_cookie(rt, "casegate_session"), "")
     with transaction(rt.factory) as session:
         try:
             target = _logout_target(rt, session, form)
         except PageError as exc:
             return message(rt, request, "Sign out", str(exc), 400)
-        if value:
-            row = session.get(SignInSession, crypto.digest(value))
-            if row is not None:
-                audit.record(session, "signin.ended", actor=row.operator_id)
-                session.delete(row)
+        ended = browser.end_session(rt, session, request)
+        if ended is not None:
+            audit.record(session, "signin.ended", actor=ended)
     response: Response = redirect(target, 303) if target else message(
         rt, request, "Signed out", "You are signed out of casegate.", 200)
-    response.delete_cookie(_cookie(rt, "casegate_session"), path="/",
-                           secure=not rt.settings.http, httponly=True)
+    browser.forget_cookie(rt, response, browser.SESSION_COOKIE)
     return response
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import uvicorn
 
+from casegate import logs, metrics
 from casegate.errors import CasegateError
 from casegate.settings import Settings
 from casegate.web import tls
@@ -68,8 +69,9 @@ def run_process(settings: Settings, sock: socket.socket | None = None) -> None:
         cert, key = settings.cert_file, settings.key_file
         kwargs["ssl_certfile"] = str(cert)
         kwargs["ssl_context_factory"] = lambda _config, _default: tls.server_context(cert, key)
+    logs.configure(settings.log_format)
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
-                            access_log=False, log_level="warning", server_header=False,
+                            access_log=False, log_config=None, server_header=False,
                             proxy_headers=False, timeout_keep_alive=30, **kwargs)
     server = uvicorn.Server(config)
     if sock is None:
@@ -83,6 +85,8 @@ def _worker(settings: Settings) -> None:
 
 def serve(settings: Settings, say: Callable[[str], None]) -> None:
     settings = prepare_tls(settings, say)
+    # one folder per listening port: two servers sharing a home keep their counts apart
+    metrics.prepare_multiprocess_dir(settings.home / "metrics" / f"port-{settings.port}")
     say(f"casegate serving {settings.base_url} with {settings.workers} process(es)")
     if settings.workers == 1:
         run_process(settings)

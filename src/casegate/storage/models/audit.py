@@ -19,3 +19,5 @@ class AuditEvent(Base):
     subject: Mapped[str] = mapped_column(String(260), default="")
     outcome: Mapped[str] = mapped_column(String(16), default="ok")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # the X-Request-ID of the HTTP request that caused it ("" for commands)
+    request_id: Mapped[str] = mapped_column(String(64), default="", server_default="")

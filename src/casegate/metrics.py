@@ -1,0 +1,116 @@
+"""Prometheus metrics, added up across a server's worker processes.
+
+`serve` points PROMETHEUS_MULTIPROC_DIR at a folder of its own (emptied at start) before any
+worker starts, so every worker writes its counts there and a scrape of any one of them reads
+all (prometheus_client's multiprocess mode). Without that variable (an app in a test, an
+embedding) the counts are this process's.
+
+Recording is a no-op until `enable()`: a CLI command records nothing and never imports
+prometheus_client.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# seconds: the token endpoint answers in about a millisecond, the pages in tens
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# audit events that revoke something, counted as revocations by kind
+REVOCATIONS = {"token.revoked": "token", "client.tokens_revoked": "client",
+               "grant.revoked": "grant", "consent.withdrawn": "consent"}
+
+_metrics: dict[str, Any] = {}
+
+
+def prepare_multiprocess_dir(path: Path) -> None:
+    """For `serve`, before its workers start: an empty folder all of them write to."""
+    chosen = Path(os.environ.get(MULTIPROC_ENV) or path)
+    chosen.mkdir(parents=True, mode=0o700, exist_ok=True)
+    for stale in chosen.glob("*.db"):  # a previous run's counts (only prometheus_client's files)
+        stale.unlink()
+    os.environ[MULTIPROC_ENV] = str(chosen)
+
+
+def enable() -> None:
+    if _metrics:
+        return
+    from prometheus_client import Counter, Gauge, Histogram
+
+    _metrics.update(
+        issued=Counter("casegate_tokens_issued", "Access tokens issued.",
+                       ["grant_type", "client_id"]),
+        refused=Counter("casegate_tokens_refused", "Token requests refused.",
+                        ["grant_type", "client_id", "error"]),
+        revocations=Counter("casegate_revocations", "Revocations, by what was revoked.",
+                            ["kind"]),
+        throttled=Counter("casegate_throttle_hits", "Requests refused by a throttle (429).",
+                          ["throttle"]),
+        requests=Counter("casegate_http_requests", "HTTP requests answered.",
+                         ["method", "route", "status"]),
+        latency=Histogram("casegate_http_request_duration_seconds", "HTTP request latency.",
+                          ["method", "route"], buckets=BUCKETS),
+        pool=Gauge("casegate_db_connections_in_use", "Database connections checked out.",
+                   multiprocess_mode="livesum"),
+        db_errors=Counter("casegate_db_errors", "Database errors."),
+    )
+
+
+def audited(event_name: str, subject: str, outcome: str, detail: dict[str, Any]) -> None:
+    """Every audited event passes here: tokens issued and refused, revocations, throttles."""
+    if not _metrics:
+        return
+    grant = str(detail.get("grant_type") or "")
+    if event_name == "token.issued":
+        _metrics["issued"].labels(grant, subject).inc()
+    elif event_name == "token.refused":
+        error = str(detail.get("error") or "")
+        # an unauthenticated caller's claimed ID is anyone's to make up: not a label
+        client = "" if error == "invalid_client" else subject
+        _metrics["refused"].labels(grant, client, error).inc()
+    elif event_name in REVOCATIONS and outcome == "ok":
+        _metrics["revocations"].labels(REVOCATIONS[event_name]).inc()
+    elif event_name == "signin.throttled":
+        _metrics["throttled"].labels("signin").inc()
+
+
+def throttled(name: str) -> None:
+    if _metrics:
+        _metrics["throttled"].labels(name).inc()
+
+
+def request_done(method: str, route: str, status: int, seconds: float) -> None:
+    if _metrics:
+        _metrics["requests"].labels(method, route, str(status)).inc()
+        _metrics["latency"].labels(method, route).observe(seconds)
+
+
+def watch_engine(engine: Engine) -> None:
+    """Connections in use and errors, from the pool's and the engine's events."""
+    if not _metrics:
+        return
+    pool, errors = _metrics["pool"], _metrics["db_errors"]
+    event.listen(engine, "checkout", lambda *_: pool.inc())
+    event.listen(engine, "checkin", lambda *_: pool.dec())
+    event.listen(engine, "handle_error", lambda *_: errors.inc())
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text a scrape gets: every worker's counts when serve set up the folder."""
+    from prometheus_client import (
+        CONTENT_TYPE_LATEST,
+        REGISTRY,
+        CollectorRegistry,
+        generate_latest,
+        multiprocess,
+    )
+
+    registry = REGISTRY
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -1,0 +1,61 @@
+"""`GET, POST /prweb/api/oauth2/v1/token/denylist`: the deny list for administrators' tokens.
+
+The token needs the casegate:admin scope and an operator holding the administrator privilege
+(access.privileges.is_administrator, as the console); anything else is 403 in Pega's envelope.
+An entry fails at the very next request on every process (bearer.check_live reads it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from casegate.access.groups import ADMIN_SCOPE
+from casegate.access.privileges import ADMIN, is_administrator
+from casegate.audit import ACTOR
+from casegate.cases.errors import ApiError
+from casegate.errors import Invalid
+from casegate.oauth import denylist
+from casegate.storage.db import transaction
+from casegate.web.deps import CurrentPrincipal, CurrentRuntime, require_scope
+
+PATH = "/prweb/api/oauth2/v1/token/denylist"
+router = APIRouter(tags=["Deny list"])
+
+
+class Suspicious(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(max_length=4096, description="an access token, or only its jti")
+    reason: str = Field(max_length=200, description="why it is denied")
+
+
+def _administrator(principal: CurrentPrincipal, rt: CurrentRuntime) -> None:
+    require_scope(principal, ADMIN_SCOPE)
+    with rt.factory() as session:
+        if not is_administrator(session, principal.operator):
+            raise ApiError(403, f"operator {principal.operator.id} lacks the privilege {ADMIN} "
+                                f"(access group {principal.group.name})")
+
+
+@router.get(PATH, summary="The deny list (administrators)")
+def list_denied(principal: CurrentPrincipal, rt: CurrentRuntime) -> JSONResponse:
+    _administrator(principal, rt)
+    with rt.factory() as session:
+        rows = [denylist.describe(row, by) for row, by in denylist.listed(session)]
+    return JSONResponse({"tokens": rows}, headers={"Cache-Control": "no-store"})
+
+
+@router.post(PATH, status_code=201, summary="Deny a suspicious token (administrators)")
+def add_denied(body: Suspicious, principal: CurrentPrincipal,
+               rt: CurrentRuntime) -> JSONResponse:
+    _administrator(principal, rt)
+    try:
+        with transaction(rt.factory) as session:
+            session.info[ACTOR] = principal.operator.id
+            row = denylist.add_suspicious(session, rt.keys, body.token, body.reason)
+            answer: dict[str, Any] = denylist.describe(row, principal.operator.id)
+    except Invalid as exc:
+        raise ApiError(400, exc.message) from exc
+    return JSONResponse(answer, status_code=201, headers={"Cache-Control": "no-store"})

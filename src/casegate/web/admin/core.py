@@ -1,0 +1,183 @@
+"""What every console page shares: the signed-in administrator, rendering, forms and their
+errors, and writes audited with the administrator as actor."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from casegate.access.privileges import is_administrator
+from casegate.audit import ACTOR
+from casegate.errors import CasegateError, Conflict, Invalid, NotFound
+from casegate.storage.db import transaction
+from casegate.web import browser
+from casegate.web.runtime import Runtime
+
+ROOT = "/admin"
+ASSETS = ROOT + "/assets"
+SIGNIN = ROOT + "/signin"
+COOKIE = "casegate_admin"
+TEMPLATES = Path(__file__).parent / "templates"
+ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+# the widest console form (a client registration) has about twenty fields
+MAX_FIELDS = 40
+
+
+def when(at: float | None) -> str:
+    if not at:
+        return ""
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+ENV.filters["when"] = when
+
+
+@dataclass(frozen=True)
+class Record:
+    """One entry of the console's navigation: a records page."""
+
+    title: str
+    path: str
+
+
+# filled by web/admin/__init__.py from each records module
+NAVIGATION: list[Record] = []
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def render(rt: Runtime, request: Request, template: str, status: int = 200,
+           headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
+    return browser.secure_page(
+        rt, request, lambda csrf: ENV.get_template(template).render(
+            assets=ASSETS, root=ROOT, csrf=csrf, navigation=NAVIGATION,
+            path=request.url.path, **context), status, headers=headers)
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+@dataclass
+class Console:
+    """One request of a signed-in administrator."""
+
+    rt: Runtime
+    request: Request
+    admin: str
+    form: dict[str, str] = field(default_factory=dict)
+
+    def page(self, template: str, status: int = 200, headers: dict[str, str] | None = None,
+             **context: Any) -> HTMLResponse:
+        return render(self.rt, self.request, template, status, headers, admin=self.admin,
+                      **context)
+
+    def message(self, title: str, text: str, status: int = 200) -> HTMLResponse:
+        return self.page("message.html", status, title=title, message=text,
+                         error=status >= 400)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self.rt.factory() as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """One transaction; every event the services record names the administrator."""
+        with transaction(self.rt.factory) as session:
+            session.info[ACTOR] = self.admin
+            yield session
+
+    def attempt(self, change: Callable[[Session], Response],
+                again: Callable[[dict[str, str]], Response], conflict: str = "name"
+                ) -> Response:
+        """The change in one transaction, or (a rule refused a value) nothing saved and the
+        form shown again with the message next to its field."""
+        try:
+            with self.writing() as session:
+                return change(session)
+        except CasegateError as exc:
+            return again(field_errors(exc, conflict))
+
+    def text(self, name: str, limit: int = 2000) -> str:
+        return self.form.get(name, "").strip()[:limit]
+
+    def lines(self, name: str) -> list[str]:
+        return [line.strip() for line in self.form.get(name, "").splitlines() if line.strip()]
+
+    def words(self, name: str) -> list[str]:
+        return self.form.get(name, "").split()
+
+    def checked(self, name: str) -> bool:
+        return self.form.get(name) == "on"
+
+
+def field_errors(exc: CasegateError, conflict: str = "name") -> dict[str, str]:
+    """A service's refusal as {field: message}; the fields are the services' own names."""
+    if isinstance(exc, Invalid):
+        return {exc.field: exc.message.removeprefix(f"{exc.field}: ")}
+    if isinstance(exc, NotFound):
+        return {exc.what.replace(" ", "-"): exc.message}
+    if isinstance(exc, Conflict):
+        return {conflict: exc.message}
+    return {"form": exc.message}
+
+
+def number(value: str) -> object:
+    """A form's digits as an int; anything else goes to the service as it is, to be refused
+    there by the one rule."""
+    value = value.strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 16 else value
+
+
+Handler = Callable[..., Response]
+
+
+async def view(request: Request, handler: Handler, *args: Any) -> Response:
+    """A page for a signed-in administrator; anyone else is sent to sign in."""
+    rt = runtime(request)
+    return await run_in_threadpool(_call, rt, request, handler, None, args)
+
+
+async def action(request: Request, handler: Handler, *args: Any) -> Response:
+    """A form post of a signed-in administrator, after its CSRF token is checked."""
+    rt = runtime(request)
+    form = await browser.checked(rt, request, MAX_FIELDS)
+    if form is None:
+        return render(rt, request, "message.html", 403, title="This form has expired",
+                      message="Open the page again and repeat the change.", error=True)
+    return await run_in_threadpool(_call, rt, request, handler, form, args)
+
+
+def _call(rt: Runtime, request: Request, handler: Handler, form: dict[str, str] | None,
+          args: tuple[Any, ...]) -> Response:
+    with rt.factory() as session:
+        current = browser.signed_in(rt, session, request, COOKIE)
+        admin = current[0].id if current and is_administrator(session, current[0]) else None
+    if admin is None:
+        back = request.url.path if request.method == "GET" else ROOT + "/"
+        return see_other(f"{SIGNIN}?next={quote(back)}")
+    console = Console(rt, request, admin, form or {})
+    try:
+        return handler(console, *args)
+    except NotFound as exc:
+        return console.message("Not found", exc.message, 404)
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,157 @@
+"""What every page casegate shows a browser shares: cookies, the CSRF token of each form, the
+headers of a page (CSP, no framing, never cached) and sign-in sessions.
+
+Used by the authorization pages (web/pages.py) and the admin console (web/admin/): one
+implementation of each decision."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from urllib.parse import parse_qsl, urlsplit
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from casegate import crypto
+from casegate.oauth.requests import has_control
+from casegate.storage.db import transaction
+from casegate.storage.models import Operator, SignInSession
+from casegate.web.runtime import Runtime
+
+CSRF_COOKIE = "casegate_csrf"
+
+
+# -- cookies and CSRF ------------------------------------------------------------------------
+def cookie_name(rt: Runtime, name: str) -> str:
+    # __Host-: only this origin, path /, Secure: no subdomain or plain-HTTP page can set it
+    return name if rt.settings.http else f"__Host-{name}"
+
+
+def set_cookie(rt: Runtime, response: Response, name: str, value: str, max_age: int | None,
+               samesite: str) -> None:
+    response.set_cookie(cookie_name(rt, name), value, max_age=max_age, path="/", httponly=True,
+                        secure=not rt.settings.http, samesite=samesite)  # type: ignore[arg-type]
+
+
+def forget_cookie(rt: Runtime, response: Response, name: str) -> None:
+    response.delete_cookie(cookie_name(rt, name), path="/", secure=not rt.settings.http,
+                           httponly=True)
+
+
+def csrf_for(rt: Runtime, cookie: str) -> str:
+    return hmac.new(rt.settings.hmac_key(), b"csrf|" + cookie.encode(), hashlib.sha256).hexdigest()
+
+
+def _csrf_cookie(rt: Runtime, request: Request) -> str:
+    value = request.cookies.get(cookie_name(rt, CSRF_COOKIE), "")
+    if 20 <= len(value) <= 100 and not has_control(value):
+        return value
+    return secrets.token_urlsafe(32)
+
+
+def csrf_ok(rt: Runtime, request: Request, form: dict[str, str]) -> bool:
+    cookie = request.cookies.get(cookie_name(rt, CSRF_COOKIE), "")
+    origin = request.headers.get("origin")
+    # under our Referrer-Policy no-referrer a browser posts the forms with `Origin: null`
+    # (Fetch, "serializing a request origin"): only another site's origin is refused here
+    if origin not in (None, "null") and origin != origin_of(rt.settings.base_url):
+        return False
+    return bool(cookie) and crypto.equal(csrf_for(rt, cookie), form.get("csrf", ""))
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+async def read_page_form(request: Request, max_fields: int = 20) -> dict[str, str] | None:
+    """A urlencoded form with each name once and no control characters, or None."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/x-www-form-urlencoded":
+        return None
+    try:
+        pairs = parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True,
+                          max_num_fields=max_fields)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    form = dict(pairs)
+    # a textarea's line breaks are the one control character a form may carry
+    if len(form) != len(pairs) or any(has_control(k) or has_control(v.replace("\r\n", "\n")
+                                                                     .replace("\n", ""))
+                                      for k, v in pairs):
+        return None
+    return form
+
+
+async def checked(rt: Runtime, request: Request, max_fields: int = 20) -> dict[str, str] | None:
+    """The form as posted when it is one of ours (CSRF token and origin), else None."""
+    form = await read_page_form(request, max_fields)
+    if form is None or not csrf_ok(rt, request, form):
+        return None
+    return form
+
+
+# -- a page's response ---------------------------------------------------------------------------
+def secure_page(rt: Runtime, request: Request, render: Callable[[str], str], status: int = 200,
+                redirect_to: str | None = None, headers: dict[str, str] | None = None
+                ) -> HTMLResponse:
+    """render(csrf token) as a page no other site may frame, script or cache."""
+    csrf_cookie = _csrf_cookie(rt, request)
+    html = render(csrf_for(rt, csrf_cookie))
+    # Chromium applies form-action to the redirects that follow a form post as well
+    targets = "'self'" + (f" {origin_of(redirect_to)}" if redirect_to else "")
+    csp = (f"default-src 'none'; style-src 'self'; img-src 'self'; form-action {targets}; "
+           "frame-ancestors 'none'; base-uri 'none'")
+    response = HTMLResponse(html, status_code=status, headers={
+        "Content-Security-Policy": csp, "Cache-Control": "no-store", **(headers or {})})
+    set_cookie(rt, response, CSRF_COOKIE, csrf_cookie, None, "strict")
+    return response
+
+
+# -- sign-in sessions --------------------------------------------------------------------------
+SESSION_COOKIE = "casegate_session"
+
+
+def signed_in(rt: Runtime, session: Session, request: Request, cookie: str = SESSION_COOKIE
+              ) -> tuple[Operator, float] | None:
+    value = request.cookies.get(cookie_name(rt, cookie), "")
+    if not value or len(value) > 100:
+        return None
+    row = session.get(SignInSession, crypto.digest(value))
+    if row is None or row.expires_at <= time.time():
+        return None
+    operator = session.get(Operator, row.operator_id)
+    # disabling an operator or changing the password ends their sessions too
+    if operator is None or not operator.enabled or row.auth_time < operator.not_before:
+        return None
+    return operator, row.auth_time
+
+
+def start_session(rt: Runtime, operator_id: str, response: Response,
+                  cookie: str = SESSION_COOKIE, lifetime: int | None = None,
+                  samesite: str = "lax") -> None:
+    value = secrets.token_urlsafe(32)
+    now = time.time()
+    lifetime = lifetime or rt.settings.session_lifetime
+    with transaction(rt.factory) as session:
+        session.execute(delete(SignInSession).where(SignInSession.expires_at < now))
+        session.add(SignInSession(id_hash=crypto.digest(value), operator_id=operator_id,
+                                  auth_time=now, expires_at=now + lifetime))
+    set_cookie(rt, response, cookie, value, lifetime, samesite)
+
+
+def end_session(rt: Runtime, session: Session, request: Request,
+                cookie: str = SESSION_COOKIE) -> str | None:
+    """Deletes the browser's session; the operator it was, if any."""
+    value = request.cookies.get(cookie_name(rt, cookie), "")
+    row = session.get(SignInSession, crypto.digest(value)) if value else None
+    if row is None:
+        return None
+    session.delete(row)
+    return row.operator_id
