@@ -41,7 +41,7 @@ def test_every_page_is_accessible(served: Served, context: BrowserContext,
         expect(page.get_by_role("heading", level=1, name=title)).to_be_visible()
         check(page, artifacts, name)
         first = page.locator("main table tbody a").first
-        if name in ("clients", "operators", "casetypes", "cases") and first.count():
+        if name in ("clients", "operators", "access", "casetypes", "cases") and first.count():
             first.click()
             check(page, artifacts, f"{name}-record")
     page.goto(served.url + "/admin/clients/new")
