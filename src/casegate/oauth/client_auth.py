@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from casegate import crypto
+from casegate.oauth import auth_header
 from casegate.oauth.errors import InvalidClientError, oauth_error
 from casegate.oauth.requests import FormRequest, has_control
 from casegate.storage.models import AccessGroup, ClientRegistration, Operator
@@ -63,12 +64,15 @@ class AuthenticatedClient:
 
 def credentials(request: FormRequest) -> tuple[str, str, str]:
     """(method, client_id, secret) as the client sent them."""
-    header = request.headers.get("authorization", "")
+    try:
+        header = auth_header.authorization(request.headers.raw)
+    except auth_header.Repeated as exc:
+        raise oauth_error("invalid_request", "send one Authorization header, not two") from exc
     form = request.form
-    if header:
+    if header is not None:
         if "client_secret" in form:
             raise oauth_error("invalid_request", "use one client authentication method, not two")
-        client_id, secret = _basic(header)
+        client_id, secret = _basic(*header)
         if form.get("client_id", client_id) != client_id:
             raise oauth_error("invalid_request", "client_id differs from the Authorization header")
         return "client_secret_basic", client_id, secret
@@ -78,9 +82,8 @@ def credentials(request: FormRequest) -> tuple[str, str, str]:
     return ("client_secret_post" if secret else "none"), client_id, secret
 
 
-def _basic(header: str) -> tuple[str, str]:
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic":
+def _basic(scheme: str, value: str) -> tuple[str, str]:
+    if scheme != "basic":
         raise InvalidClientError(description="Authorization is not Basic")
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
