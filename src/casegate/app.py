@@ -26,6 +26,7 @@ from casegate.oauth.server import AuthorizationServer
 from casegate.settings import Settings
 from casegate.storage.db import make_engine, session_factory
 from casegate.web import docs, health, pages
+from casegate.web.input_check import RefuseControlCharacters
 from casegate.web.middleware import Guard
 from casegate.web.runtime import Runtime
 
@@ -80,11 +81,13 @@ def create_app(settings: Settings) -> FastAPI:
 
 class App(FastAPI):
     """FastAPI, with the common case of the token endpoint and of POST /cases answered in
-    front of its middleware (web/fast_path.py, with Guard's headers and body limit)."""
+    front of its middleware (web/fast_path.py, with Guard's headers and body limit), and
+    control characters refused in front of all (web/input_check.py)."""
 
     def build_middleware_stack(self) -> ASGIApp:
         runtime: Runtime = self.state.runtime
-        return FastCreateCase(FastToken(super().build_middleware_stack(), runtime), runtime)
+        fast = FastCreateCase(FastToken(super().build_middleware_stack(), runtime), runtime)
+        return RefuseControlCharacters(fast, https=not runtime.settings.http)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from casegate import crypto
 from casegate.oauth import auth_header
 from casegate.oauth.errors import InvalidClientError, oauth_error
-from casegate.oauth.requests import FormRequest, has_control
+from casegate.oauth.requests import FormRequest
 from casegate.storage.models import AccessGroup, ClientRegistration, Operator
+from casegate.text import has_control
 
 # built once: constructing the statement cost as much as running it (profiled)
 CLIENT_QUERY = (

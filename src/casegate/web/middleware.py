@@ -95,7 +95,13 @@ class Guard:
 
     async def _answer(self, scope: Scope, send: Send, status: int, error: str,
                       description: str) -> None:
-        start, body = _json(status, _error(scope.get("path", ""), status, error, description))
-        start["headers"] = start["headers"] + self.headers
-        await send(start)
-        await send(body)
+        await send_error(scope, send, status, error, description, self.headers)
+
+
+async def send_error(scope: Scope, send: Send, status: int, error: str, description: str,
+                     headers: list[tuple[bytes, bytes]]) -> None:
+    """An error answered straight from ASGI, in the shape of the surface asked."""
+    start, body = _json(status, _error(scope.get("path", ""), status, error, description))
+    start["headers"] = start["headers"] + headers
+    await send(start)
+    await send(body)

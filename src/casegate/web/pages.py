@@ -25,9 +25,9 @@ from casegate import audit, crypto
 from casegate.access import signin
 from casegate.oauth import authorize, bearer, metadata
 from casegate.oauth.authorize import AuthRequest, PageError, RedirectError
-from casegate.oauth.requests import has_control
 from casegate.storage.db import transaction
 from casegate.storage.models import ClientRegistration, Operator, SignInSession
+from casegate.text import has_control
 from casegate.web.deps import BearerRefused, bearer_token, challenge
 from casegate.web.runtime import Runtime
 
