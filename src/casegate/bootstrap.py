@@ -74,7 +74,7 @@ def _demo(session: Session, settings: Settings) -> dict[str, Any]:
                               name="City services API client")
     client, secret = clients.create(session, settings.hmac_key(), name=DEMO_CLIENT,
                                     grants=["client_credentials"], operator_id=DEMO_OPERATOR,
-                                    application="ConnectNow")
+                                    lifetime=settings.token_lifetime, application="ConnectNow")
     path = settings.home / DEMO_CREDENTIALS
     write_private(path, clients.credentials_file(client, secret, base))
     return {"client_id": client.client_id, "client_secret": secret, "created": True,

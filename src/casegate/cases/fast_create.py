@@ -62,7 +62,7 @@ class FastCreateCase(FastPath):
         try:
             with rt.factory() as session:
                 principal = bearer.authenticate(session, rt.keys, settings.base_url,
-                                                settings.api_audience, token, leeway=0)
+                                                settings.api_audience, token, settings.clock_skew)
             if "cases" not in principal.scope:
                 raise Declined
             with transaction(rt.factory) as session:

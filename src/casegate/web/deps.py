@@ -73,7 +73,7 @@ def principal(token: Annotated[str, Depends(bearer_token)],
     try:
         with rt.factory() as session:
             return bearer.authenticate(session, rt.keys, settings.base_url, settings.api_audience,
-                                       token, leeway=0)  # our own clock: no skew
+                                       token, settings.clock_skew)
     except bearer.InvalidToken as exc:
         rt.audit.add("api.refused", outcome="refused", reason=str(exc))
         raise ApiError(401, "the access token is invalid, expired or revoked",

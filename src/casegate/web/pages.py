@@ -409,7 +409,7 @@ def _userinfo(rt: Runtime, token: str) -> Response:
     try:
         with rt.factory() as session:
             principal = bearer.authenticate(session, rt.keys, settings.base_url,
-                                            settings.api_audience, token, leeway=0)
+                                            settings.api_audience, token, settings.clock_skew)
     except bearer.InvalidToken:
         return _bearer_error(401, "invalid_token", "the access token is invalid")
     if "openid" not in principal.scope:
