@@ -42,7 +42,7 @@ def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.db_url)
     factory = session_factory(engine)
     keys = KeyRing(factory)
-    audit = BatchedAudit(factory)
+    audit = BatchedAudit(factory, capacity=settings.audit_buffer)
     server = AuthorizationServer(settings, factory, keys, audit)
     for grant in GRANTS:
         server.register_grant(grant)

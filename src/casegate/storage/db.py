@@ -18,7 +18,9 @@ T = TypeVar("T")
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    # hide_parameters: an error's message (logged) never carries a value, hashed or not
+    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True,
+                         hide_parameters=True)
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -29,7 +31,7 @@ def _sqlite_engine(url: str) -> Engine:
     # enough pooled connections for the threadpool's concurrency: an overflow connection is
     # closed after each use, and opening one (with its PRAGMAs) costs more than the query
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                           pool_size=40, max_overflow=20)
+                           pool_size=40, max_overflow=20, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _pragmas(conn: Any, _record: Any) -> None:

@@ -13,6 +13,7 @@ from casegate.storage.models.grant import (
 )
 from casegate.storage.models.key import SigningKey
 from casegate.storage.models.operator import AccessGroup, Operator, Role
+from casegate.storage.models.server_state import ServerState
 from casegate.storage.models.throttle import FailureCount
 from casegate.storage.models.token import RevokedToken
 
@@ -30,6 +31,7 @@ __all__ = [
     "RefreshToken",
     "RevokedToken",
     "Role",
+    "ServerState",
     "SignInSession",
     "SigningKey",
     "TokenFamily",
