@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casegate import issuer
 from casegate.access import groups, operators
 from casegate.cases import case_types
 from casegate.clients import service as clients
@@ -33,6 +34,7 @@ def init(settings: Settings, demo: bool) -> dict[str, Any]:
     engine = make_engine(settings.db_url)
     try:
         upgrade(engine)
+        settings = issuer.settle(settings, session_factory(engine))
         with transaction(session_factory(engine)) as session:
             result = _initial_records(session, settings)
             if demo:

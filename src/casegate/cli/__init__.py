@@ -69,7 +69,8 @@ def serve(
         "--issuer", help="Public base URL, when it differs from https://HOST:PORT.")] = None,
 ) -> None:
     """Run the server: HTTPS on 127.0.0.1:8443 by default."""
-    from casegate.storage.db import make_engine
+    from casegate.issuer import settle
+    from casegate.storage.db import make_engine, session_factory
     from casegate.storage.migrate import is_current
     from casegate.web.serve import serve as run
 
@@ -77,10 +78,12 @@ def serve(
         cfg = context.settings(host=host, port=port, workers=workers, cert_file=cert,
                                key_file=key, http=http or None, issuer=issuer)
         engine = make_engine(cfg.db_url)
-        ready = is_current(engine)
-        engine.dispose()
-        if not ready:
-            raise CasegateError("the database is not initialised: run `casegate init`")
+        try:
+            if not is_current(engine):
+                raise CasegateError("the database is not initialised: run `casegate init`")
+            cfg = settle(cfg, session_factory(engine))  # the issuer all processes share
+        finally:
+            engine.dispose()
         run(cfg, say)
 
 
