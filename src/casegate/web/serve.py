@@ -38,7 +38,7 @@ def bind(host: str, port: int, reuse_port: bool, listen: bool = True) -> socket.
 
 
 def prepare_tls(settings: Settings, say: Callable[[str], None]) -> Settings:
-    """Fill in the certificate: the configured one, or a self-signed one made once."""
+    """Fill in the certificate: the configured one, or a leaf of the home's local CA."""
     if settings.http:
         say("WARNING: serving plain HTTP. Tokens and secrets cross the network unencrypted. "
             "Use this only behind a TLS-terminating proxy on the same host.")
@@ -52,10 +52,11 @@ def prepare_tls(settings: Settings, say: Callable[[str], None]) -> Settings:
         return settings
     if settings.cert_file or settings.key_file:
         raise SystemExit("casegate: --cert and --key go together")
-    cert = tls.ensure_self_signed(settings.home / "tls", settings.host)
-    verb = "made" if cert.created else "using"
-    say(f"{verb} self-signed certificate {cert.cert_file}")
+    cert = tls.ensure_certificate(settings.home / "tls", settings.host)
+    say(f"trust the local CA {cert.ca_file.resolve()} (clients: --cacert {cert.ca_file})")
     say(f"  SHA-256 fingerprint {cert.fingerprint}")
+    say(f"{'made' if cert.created else 'using'} certificate {cert.cert_file} signed by it, "
+        f"renewed {tls.RENEW_BEFORE.days} days before it expires")
     return settings.model_copy(update={"cert_file": cert.cert_file, "key_file": cert.key_file})
 
 
@@ -67,7 +68,11 @@ def run_process(settings: Settings, sock: socket.socket | None = None) -> None:
         assert settings.cert_file and settings.key_file
         cert, key = settings.cert_file, settings.key_file
         kwargs["ssl_certfile"] = str(cert)
-        kwargs["ssl_context_factory"] = lambda _config, _default: tls.server_context(cert, key)
+        folder, host = settings.home / "tls", settings.host
+        if cert == folder / "cert.pem":  # the home's CA: this process renews its leaf in time
+            kwargs["ssl_context_factory"] = lambda _c, _d: tls.renewing_context(folder, host)
+        else:
+            kwargs["ssl_context_factory"] = lambda _c, _d: tls.server_context(cert, key)
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
                             access_log=False, log_level="warning", server_header=False,
                             proxy_headers=False, timeout_keep_alive=30, **kwargs)
