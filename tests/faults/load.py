@@ -1,9 +1,10 @@
 """A bounded load of tokens, cases and revocations against a served casegate, and the
 check that everything it saw acknowledged is there."""
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -94,3 +95,19 @@ def assert_nothing_lost(served: Served, tally: Tally) -> None:
             assert refused.status_code == 401
 
 
+
+
+@contextlib.contextmanager
+def loaded(served: Served) -> Iterator[Tally]:
+    """WORKERS threads running `load` for the duration of the block; what they saw."""
+    tally = Tally()
+    stop = threading.Event()
+    threads = [threading.Thread(target=load, args=(served, tally, stop)) for _ in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield tally
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)

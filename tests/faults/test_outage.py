@@ -10,7 +10,6 @@ the log has one line per failed request and few tracebacks."""
 import contextlib
 import re
 import subprocess
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from casegate.storage.models import AuditEvent
-from faults.load import WORKERS, Tally, assert_nothing_lost, load, readiness, until
+from faults.load import Tally, assert_nothing_lost, loaded, readiness, until
 from fixtures.postgres import PostgresServer
 from fixtures.served import Served
 
@@ -93,12 +92,7 @@ def fault(backend: str, tmp_path: Path) -> Iterator[Fault]:
 
 def test_an_outage_is_503_loses_nothing_and_heals_itself(fault: Fault) -> None:
     served = fault.served
-    tally = Tally()
-    stop = threading.Event()
-    threads = [threading.Thread(target=load, args=(served, tally, stop)) for _ in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    try:
+    with loaded(served) as tally:
         until(lambda: len(tally.created) >= 5, 30)
         assert readiness(served).status_code == 200
         before_fault = len(tally.statuses)
@@ -115,10 +109,6 @@ def test_an_outage_is_503_loses_nothing_and_heals_itself(fault: Fault) -> None:
         until(lambda: readiness(served).status_code == 200, 30)  # no restart
         recovered = len(tally.created)
         until(lambda: len(tally.created) >= recovered + 5, 30)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=60)
 
     assert 500 not in tally.statuses
     for answer in tally.unavailable:

@@ -3,12 +3,11 @@ under a bounded load, and the server keeps answering, with N workers again."""
 
 import os
 import signal
-import threading
 from pathlib import Path
 
 import pytest
 
-from faults.load import WORKERS, Tally, load, until
+from faults.load import loaded, until
 from fixtures.served import Served
 
 
@@ -33,13 +32,7 @@ def test_a_killed_worker_is_started_again(database_url: str, tmp_path: Path) -> 
     try:
         before = workers_of(served)
         assert len(before) == 2
-        tally = Tally()
-        stop = threading.Event()
-        threads = [threading.Thread(target=load, args=(served, tally, stop))
-                   for _ in range(WORKERS)]
-        for thread in threads:
-            thread.start()
-        try:
+        with loaded(served) as tally:
             until(lambda: len(tally.created) >= 5, 60)
             victim = min(before)
             os.kill(victim, signal.SIGKILL)
@@ -49,10 +42,6 @@ def test_a_killed_worker_is_started_again(database_url: str, tmp_path: Path) -> 
             until(lambda: len(workers_of(served)) == 2 and victim not in workers_of(served), 30)
             after = len(tally.created)
             until(lambda: len(tally.created) >= after + 5, 30)
-        finally:
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=60)
         assert 500 not in tally.statuses
         assert f"worker {victim} exited" in served.log.read_text()
     finally:
