@@ -29,6 +29,7 @@ from casegate.settings import Settings
 from casegate.storage.db import make_engine, session_factory
 from casegate.web import admin, docs, health, pages, scrape
 from casegate.web.access import AccessLog
+from casegate.web.input_check import RefuseControlCharacters
 from casegate.web.middleware import Guard
 from casegate.web.runtime import Runtime
 
@@ -46,7 +47,7 @@ def build_runtime(settings: Settings) -> Runtime:
     metrics.watch_engine(engine)
     factory = session_factory(engine)
     keys = KeyRing(factory, settings)
-    audit = BatchedAudit(factory)
+    audit = BatchedAudit(factory, capacity=settings.audit_buffer)
     server = AuthorizationServer(settings, factory, keys, audit)
     for grant in GRANTS:
         server.register_grant(grant)
@@ -88,12 +89,14 @@ def create_app(settings: Settings) -> FastAPI:
 
 class App(FastAPI):
     """FastAPI, with the common case of the token endpoint and of POST /cases answered in
-    front of its middleware (web/fast_path.py, with Guard's headers and body limit)."""
+    front of its middleware (web/fast_path.py, with Guard's headers and body limit), and
+    control characters refused in front of all (web/input_check.py)."""
 
     def build_middleware_stack(self) -> ASGIApp:
         runtime: Runtime = self.state.runtime
-        return AccessLog(FastCreateCase(FastToken(super().build_middleware_stack(), runtime),
-                                        runtime), [metrics.request_done])
+        fast = FastCreateCase(FastToken(super().build_middleware_stack(), runtime), runtime)
+        return AccessLog(RefuseControlCharacters(fast, https=not runtime.settings.http),
+                         [metrics.request_done])
 
 
 def install_error_handlers(app: FastAPI) -> None:

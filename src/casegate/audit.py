@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
+from itertools import islice
 from typing import Any, cast
 
 from sqlalchemy import Engine, Table, insert
@@ -12,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from casegate import metrics, observe
 from casegate.storage.models import AuditEvent
+from casegate.storage.outage import is_outage
 
 log = logging.getLogger("casegate.audit")
 # session.info key: who acts through this session, for every event it records
@@ -44,60 +47,105 @@ def row(event: str, *, actor: str = "", subject: str = "", outcome: str = "ok",
             "outcome": outcome, "detail": detail, "request_id": observe.request_id()}
 
 
-class BatchedAudit:
-    """Hot-path events (token issued or refused) queued and written in batches.
+class AuditFull(Exception):
+    """The buffer of events not yet written is full: do not do what would need one."""
 
-    The token endpoint writes nothing its response must wait for; a crash may lose the last
-    second of these events, never a change of state.
+
+class BatchedAudit:
+    """Hot-path events (token issued or refused) buffered and written in batches.
+
+    The token endpoint writes nothing its response must wait for. An event is never dropped
+    while the process lives: a batch leaves the buffer only once committed; while the
+    database cannot write, the writer retries with backoff (0.5 s doubling to 30 s) and the
+    buffer holds up to `capacity` events; past that, `add` raises AuditFull and the caller
+    answers 503 rather than act unaccounted. A kill -9 loses what the buffer held: normally
+    the last half second of events, at most `capacity` during an outage.
     """
 
-    def __init__(self, factory: sessionmaker[Session], interval: float = 0.5) -> None:
+    BATCH = 500
+    MAX_BACKOFF = 30.0
+
+    def __init__(self, factory: sessionmaker[Session], interval: float = 0.5,
+                 capacity: int = 10000) -> None:
         self._factory = factory
         self._interval = interval
-        self._rows: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        # held while a batch is taken and written, so flush() returns only once every event
-        # added before it is committed, even when the writer thread took them a moment earlier
-        self._flushing = threading.Lock()
+        self.capacity = capacity
+        self._rows: deque[dict[str, Any]] = deque()
+        self._lock = threading.Lock()  # guards _rows and counts
+        self._writing = threading.Lock()  # one writer at a time: a batch is written once
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.failures = 0  # consecutive failed writes (for the backoff and readiness)
         self.counts: dict[tuple[str, str], int] = {}  # for /metrics: this process's own
 
     def add(self, event: str, *, actor: str = "", subject: str = "", outcome: str = "ok",
             **detail: Any) -> None:
         values = row(event, actor=actor, subject=subject, outcome=outcome, **detail)
-        metrics.audited(event, subject, outcome, detail)
         with self._lock:
+            if len(self._rows) >= self.capacity:
+                raise AuditFull(f"{len(self._rows)} audit events wait for the database")
             self._rows.append(values)
             self.counts[(event, outcome)] = self.counts.get((event, outcome), 0) + 1
+        metrics.audited(event, subject, outcome, detail)
+
+    @property
+    def pending(self) -> int:
+        return len(self._rows)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, patience: float = 5.0) -> None:
+        """Write what is left, retrying for a few seconds; what still cannot be written when
+        the process ends is counted in the log."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self.flush()
+        deadline = time.monotonic() + patience
+        while not self.flush() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if self.pending:
+            log.error("%d audit events could not be written before the process ended",
+                      self.pending)
 
-    def flush(self) -> None:
-        with self._flushing:
-            self._flush()
+    def flush(self) -> bool:
+        """Write every buffered event; False when the database refused (they stay)."""
+        with self._writing:
+            while True:
+                with self._lock:
+                    batch = list(islice(self._rows, self.BATCH))
+                if not batch:
+                    self.failures = 0
+                    return True
+                try:
+                    self._write_batch(batch)
+                except Exception as exc:
+                    self.failures += 1
+                    if self.failures == 1 or self.failures % 20 == 0:
+                        log.error("audit writer: %d events wait for the database (%s: %s)",
+                                  self.pending, type(exc).__name__, str(exc).splitlines()[0]
+                                  if str(exc) else "")
+                    return False
+                with self._lock:  # only this writer removes, so the head is the batch
+                    for _ in batch:
+                        self._rows.popleft()
 
-    def _flush(self) -> None:
-        with self._lock:
-            rows, self._rows = self._rows, []
-        if not rows:
-            return
+    def _write_batch(self, rows: list[dict[str, Any]]) -> None:
         try:
             self._write(rows)
-        except Exception:  # one bad row must not lose the batch: retry one by one
-            for row in rows:
+        except Exception as exc:
+            if is_outage(exc):
+                raise
+            # not the database failing: a row is unwritable (a bug), which no retry mends;
+            # write the others (an outage midway may then write a few twice, never none)
+            for one in rows:
                 try:
-                    self._write([row])
-                except Exception:  # the audit writer must never take the server down
-                    log.exception("audit event %s lost", row["event"])
+                    self._write([one])
+                except Exception as error:
+                    if is_outage(error):
+                        raise
+                    log.exception("audit event %s cannot be written", one["event"])
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
         # Core executemany on a plain connection: the ORM's bulk insert spent ~10x longer
@@ -107,5 +155,7 @@ class BatchedAudit:
             conn.execute(INSERT, rows)
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.flush()
+        wait = self._interval
+        while not self._stop.wait(wait):
+            wait = self._interval if self.flush() else min(
+                self._interval * 2 ** self.failures, self.MAX_BACKOFF)

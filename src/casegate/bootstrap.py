@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casegate import issuer
 from casegate.access import groups, operators
 from casegate.audit import ACTOR
 from casegate.cases import case_types
@@ -35,6 +36,7 @@ def init(settings: Settings, demo: bool, actor: str = "") -> dict[str, Any]:
     engine = make_engine(settings.db_url)
     try:
         upgrade(engine, settings.hmac_key())
+        settings = issuer.settle(settings, session_factory(engine))
         with transaction(session_factory(engine)) as session:
             session.info[ACTOR] = actor
             result = _initial_records(session, settings)
@@ -81,7 +83,7 @@ def _demo(session: Session, settings: Settings) -> dict[str, Any]:
                               name="City services API client")
     client, secret = clients.create(session, settings.hmac_key(), name=DEMO_CLIENT,
                                     grants=["client_credentials"], operator_id=DEMO_OPERATOR,
-                                    application="ConnectNow")
+                                    lifetime=settings.token_lifetime, application="ConnectNow")
     path = settings.home / DEMO_CREDENTIALS
     write_private(path, clients.credentials_file(client, secret, base))
     return {"client_id": client.client_id, "client_secret": secret, "created": True,

@@ -37,8 +37,13 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(None, description="key of the client-secret HMAC")
     signing_alg: str = Field("ES256", description="algorithm of new signing keys")
     token_lifetime: int = Field(3600, gt=0, description="default access token lifetime, s")
+    audit_buffer: int = Field(10000, ge=100, le=1_000_000, description="audit events held "
+                              "while the database cannot write; when full, 503")
     max_body_bytes: int = Field(65536, gt=0, description="largest request body accepted, bytes")
-    clock_skew: int = Field(60, ge=0, description="leeway on token times, s")
+    # at most ten minutes: a larger skew is a broken clock (and the deny list keeps a revoked
+    # token's ID an hour past its exp, oauth/denylist.py, which must cover the leeway)
+    clock_skew: int = Field(60, ge=0, le=600, description="leeway on token times (exp, nbf, "
+                                                         "iat), s")
     pkce_required: bool = Field(True, description="PKCE for every authorization-code client, "
                                                   "confidential ones too (public: always)")
     code_lifetime: int = Field(60, gt=0, le=600, description="authorization code lifetime, s")

@@ -146,7 +146,7 @@ def test_a_private_key_jwt_client_with_a_jwks_url(
     operator = make_operator(db)
     with transaction(db) as session:
         client, _ = clients.create(
-            session, settings.hmac_key(), name=unique("keys"), grants=["client_credentials"],
+            session, settings.hmac_key(), lifetime=3600, name=unique("keys"), grants=["client_credentials"],
             operator_id=operator, auth_method="private_key_jwt", jwks_url=jwks_server.url,
             cacert=ca.cert_pem.bytes().decode())
     signer = Issuer(issuer=client.client_id)

@@ -53,7 +53,7 @@ def key_client(db: sessionmaker[Session], settings: Settings) -> KeyClient:
     key = new_key()
     with transaction(db) as session:
         client, secret = clients.create(
-            session, settings.hmac_key(), name=unique("keys"), grants=["client_credentials"],
+            session, settings.hmac_key(), lifetime=3600, name=unique("keys"), grants=["client_credentials"],
             operator_id=operator, auth_method="private_key_jwt",
             jwks=json.dumps(jwks_of(key)))
     assert secret == ""  # it has none
@@ -179,7 +179,7 @@ def test_the_jwt_bearer_grant_with_private_key_jwt_client_authentication(
     key = new_key("EC")
     with transaction(db) as session:
         client, _ = clients.create(
-            session, settings.hmac_key(), name=unique("consumer"), grants=["jwt-bearer"],
+            session, settings.hmac_key(), lifetime=3600, name=unique("consumer"), grants=["jwt-bearer"],
             operator_id=None, identity_mapping=trusted.mapping, auth_method="private_key_jwt",
             jwks=json.dumps(jwks_of(key)))
     consumer = KeyClient(client.client_id)

@@ -48,7 +48,7 @@ def saml_client(db: sessionmaker[Session], settings: Settings,
             session, unique("saml"), type="saml", saml_issuer=ISSUER,
             certificates=[idp.cert_pem], attribute_map={"displayName": "name", "mail": "email"},
             provision=True, model_operator="cityservices-api@casegate")
-        client, secret = clients.create(session, settings.hmac_key(), name=unique("client"),
+        client, secret = clients.create(session, settings.hmac_key(), lifetime=3600, name=unique("client"),
                                         grants=["saml2-bearer"], operator_id=None,
                                         identity_mapping=mapping.name)
         return SamlClient(mapping.name, client.client_id, secret)

@@ -64,14 +64,6 @@ def test_only_the_secrets_keyed_hash_is_stored(db: sessionmaker[Session],
     assert secret_hash != hashlib.sha256(secret.encode()).hexdigest()  # keyed, not bare
 
 
-def test_lifetime_defaults_to_an_hour(db: sessionmaker[Session], settings: Settings) -> None:
-    operator = make_operator(db)
-    with transaction(db) as session:
-        client, _ = service.create(session, settings.hmac_key(), name=unique("client"),
-                                   grants=["client_credentials"], operator_id=operator)
-    assert stored(db, client.client_id).token_lifetime == 3600
-
-
 @pytest.mark.parametrize("lifetime", ["120", 120])
 def test_lifetime_accepts_a_positive_whole_number(db: sessionmaker[Session], settings: Settings,
                                                   lifetime: object) -> None:
@@ -105,7 +97,7 @@ def test_a_person_cannot_be_the_operator_of_a_client(db: sessionmaker[Session],
     name = unique("client")
     with pytest.raises(Invalid) as refused, transaction(db) as session:
         service.create(session, settings.hmac_key(), name=name,
-                       grants=["client_credentials"], operator_id=person)
+                       grants=["client_credentials"], operator_id=person, lifetime=60)
     assert refused.value.field == "operator"
     assert f"{person} can log in" in refused.value.message
     assert registrations_named(db, name) == []
@@ -114,7 +106,7 @@ def test_a_person_cannot_be_the_operator_of_a_client(db: sessionmaker[Session],
 def test_unknown_operator_is_not_found(db: sessionmaker[Session], settings: Settings) -> None:
     with pytest.raises(NotFound) as refused, transaction(db) as session:
         service.create(session, settings.hmac_key(), name=unique("client"),
-                       grants=["client_credentials"], operator_id="nobody@test")
+                       grants=["client_credentials"], operator_id="nobody@test", lifetime=60)
     assert refused.value.key == "nobody@test"
 
 
@@ -122,7 +114,8 @@ def test_unknown_grant_type_is_invalid(db: sessionmaker[Session], settings: Sett
     operator = make_operator(db)
     with pytest.raises(Invalid) as refused, transaction(db) as session:
         service.create(session, settings.hmac_key(), name=unique("client"),
-                       grants=["client_credentials", "telepathy"], operator_id=operator)
+                       grants=["client_credentials", "telepathy"], operator_id=operator,
+                       lifetime=60)
     assert refused.value.field == "grant"
     assert "telepathy" in refused.value.message
 
@@ -131,7 +124,8 @@ def test_names_are_unique(db: sessionmaker[Session], settings: Settings) -> None
     client, _ = make_registration(db, settings)
     with pytest.raises(Conflict), transaction(db) as session:
         service.create(session, settings.hmac_key(), name=client.name,
-                       grants=["client_credentials"], operator_id=client.operator_id)
+                       grants=["client_credentials"], operator_id=client.operator_id,
+                       lifetime=60)
     assert len(registrations_named(db, client.name)) == 1
 
 

@@ -21,7 +21,7 @@ def create(db: sessionmaker[Session], settings: Settings, uris: list[str]) -> li
     with transaction(db) as session:
         client, _ = service.create(session, settings.hmac_key(), name=unique("c"),
                                    grants=["client_credentials"], operator_id=operator,
-                                   redirect_uris=uris)
+                                   redirect_uris=uris, lifetime=3600)
         return list(client.redirect_uris)
 
 

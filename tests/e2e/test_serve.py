@@ -1,5 +1,5 @@
-"""`casegate serve` as a user runs it: HTTPS with a self-signed certificate made on the first
-start, `--http` loudly marked insecure, `--cert`/`--key` served as given, and a clear message
+"""`casegate serve` as a user runs it: HTTPS with a local CA and a leaf signed by it made on
+the first start, `--http` loudly marked insecure, `--cert`/`--key` served as given, and a clear message
 (never a traceback) when it cannot start.
 
 The TLS tests run on SQLite only: the database plays no part in how the socket is served.
@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,12 +21,14 @@ import pytest
 import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from casegate.web import tls
 from fixtures.served import Served, cli
 
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 FINGERPRINT = re.compile(r"SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})\b")
-MADE = re.compile(r"self-signed certificate (\S+)")
+TRUST = re.compile(r"trust the local CA (\S+)")
 
 
 def initialised(tmp_path: Path, database_url: str) -> Served:
@@ -92,37 +95,95 @@ def no_traceback(output: str) -> None:
         output
 
 
-# -- the self-signed certificate ----------------------------------------------------------------
+# -- the local CA and its leaf -----------------------------------------------------------------
 
 
 @SQLITE_ONLY
-def test_first_start_makes_a_self_signed_certificate_and_prints_its_fingerprint(
+def test_first_start_makes_a_local_ca_and_a_leaf_signed_by_it(
         tmp_path: Path, database_url: str) -> None:
     served = initialised(tmp_path, database_url)
-    cert_file = served.home / "tls" / "cert.pem"
+    ca_file, cert_file = served.home / "tls" / "ca.pem", served.home / "tls" / "cert.pem"
 
-    def waiting() -> object:  # the certificate exists only once serve has made it
-        return httpx.get(served.url + "/healthz", verify=trust_only(cert_file), timeout=2)
+    def waiting() -> object:  # the CA exists only once serve has made it
+        return httpx.get(served.url + "/healthz", verify=trust_only(ca_file), timeout=2)
 
     with serving(served, probe=waiting) as printed:
-        assert "self-signed certificate" in printed
-        assert Path(MADE.search(printed).group(1)).resolve() == cert_file.resolve()  # type: ignore[union-attr]
-        shown = FINGERPRINT.search(printed)
+        shown = TRUST.search(printed)
         assert shown is not None, printed
-        fingerprint = shown.group(1)
-        # the printed fingerprint is the SHA-256 of the certificate's DER (what a browser shows)
-        assert fingerprint.replace(":", "").lower() == sha256_of_der(cert_file)
-        # and it is the certificate served
-        served_der = peer_certificate(served.url, trust_only(cert_file))
+        assert Path(shown.group(1)) == ca_file.resolve()
+        # the printed fingerprint is the SHA-256 of the CA's DER (what a browser shows)
+        fingerprint = FINGERPRINT.search(printed).group(1)  # type: ignore[union-attr]
+        assert fingerprint.replace(":", "").lower() == sha256_of_der(ca_file)
+        # the leaf is what is served, and a client trusting only the CA accepts it
+        served_der = peer_certificate(served.url, trust_only(ca_file))
         assert hashlib.sha256(served_der).hexdigest() == sha256_of_der(cert_file)
-        made = cert_file.read_bytes()
+        check_leaf(x509.load_der_x509_certificate(served_der),
+                   x509.load_pem_x509_certificate(ca_file.read_bytes()))
+        made = ca_file.read_bytes(), cert_file.read_bytes()
 
-    # made once: a restart serves the same certificate and prints the same fingerprint
+    # made once: a restart serves the same CA and leaf
     with serving(served, probe=waiting) as printed_again:
         assert FINGERPRINT.search(printed_again).group(1) == fingerprint  # type: ignore[union-attr]
-        assert cert_file.read_bytes() == made
-        assert hashlib.sha256(peer_certificate(served.url, trust_only(cert_file))).hexdigest() \
-            == sha256_of_der(cert_file)
+        assert (ca_file.read_bytes(), cert_file.read_bytes()) == made
+
+
+def check_leaf(leaf: x509.Certificate, ca: x509.Certificate) -> None:
+    leaf.verify_directly_issued_by(ca)
+    assert leaf.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
+    usage = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(usage) == [ExtendedKeyUsageOID.SERVER_AUTH]
+    assert leaf.not_valid_after_utc - leaf.not_valid_before_utc <= timedelta(days=397, minutes=5)
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is True
+
+
+@SQLITE_ONLY
+def test_tls_1_2_offers_no_cbc_suites(tmp_path: Path, database_url: str) -> None:
+    served = initialised(tmp_path, database_url)
+    ca_file = served.home / "tls" / "ca.pem"
+
+    def tls12(ciphers: str) -> ssl.SSLContext:
+        context = trust_only(ca_file)
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers(ciphers)
+        return context
+
+    def waiting() -> object:  # the CA exists only once serve has made it
+        return httpx.get(served.url + "/healthz", verify=trust_only(ca_file), timeout=2)
+
+    with serving(served, probe=waiting):
+        for aead in ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+                     "ECDHE-ECDSA-CHACHA20-POLY1305"):
+            assert httpx.get(served.url + "/healthz", verify=tls12(aead)).status_code == 200
+        for cbc in ("ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA",
+                    "ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES256-SHA384"):
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(served.url + "/healthz", verify=tls12(cbc), timeout=5)
+
+
+def test_the_leaf_is_renewed_before_it_expires_and_the_ca_kept(tmp_path: Path) -> None:
+    folder = tmp_path / "tls"
+    first = tls.ensure_certificate(folder, "127.0.0.1")
+    assert first.created
+    ca, leaf = first.ca_file.read_bytes(), first.cert_file.read_bytes()
+    now = datetime.now(UTC)
+    assert not tls.ensure_certificate(folder, "127.0.0.1", now + timedelta(days=360)).created
+    renewed = tls.ensure_certificate(folder, "127.0.0.1", now + timedelta(days=370))
+    assert renewed.created and renewed.cert_file.read_bytes() != leaf
+    assert renewed.ca_file.read_bytes() == ca  # clients keep trusting what they trust
+    check_leaf(x509.load_pem_x509_certificate(renewed.cert_file.read_bytes()),
+               x509.load_pem_x509_certificate(ca))
+
+
+def test_an_earlier_self_signed_certificate_is_replaced(tmp_path: Path) -> None:
+    folder = tmp_path / "tls"
+    folder.mkdir()
+    authority = trustme.CA()  # a CA:TRUE certificate where the leaf belongs, as before
+    authority.cert_pem.write_to_path(str(folder / "cert.pem"))
+    authority.private_key_pem.write_to_path(str(folder / "key.pem"))
+    made = tls.ensure_certificate(folder, "127.0.0.1")
+    assert made.created
+    check_leaf(x509.load_pem_x509_certificate(made.cert_file.read_bytes()),
+               x509.load_pem_x509_certificate(made.ca_file.read_bytes()))
 
 
 # -- plain HTTP ---------------------------------------------------------------------------------
@@ -165,7 +226,7 @@ def test_cert_and_key_serve_that_certificate(tmp_path: Path, database_url: str) 
         served_der = peer_certificate(served.url, trust_only(ca))
         assert served_der == x509.load_pem_x509_certificate(cert.read_bytes()).public_bytes(
             Encoding.DER)
-        assert "self-signed" not in printed
+        assert "local CA" not in printed
         # a client that trusts only another authority refuses this server
         other = tmp_path / "other-ca.pem"
         trustme.CA().cert_pem.write_to_path(str(other))

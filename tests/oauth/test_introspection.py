@@ -89,7 +89,7 @@ def test_expired_token_is_inactive(http: TestClient, demo: dict[str, Any], forge
     # control: the same forgery, unexpired, is active, so the answer below is about `exp`
     assert answer(introspect(http, demo, forge()))["active"] is True
     assert answer(introspect(http, demo, forge(iat=now - 7200, exp=now - 3600))) == INACTIVE
-    assert answer(introspect(http, demo, forge(iat=now - 60, exp=now))) == INACTIVE
+    assert answer(introspect(http, demo, forge(iat=now - 60, exp=now - 60))) == INACTIVE
 
 
 def test_garbage_is_inactive(http: TestClient, demo: dict[str, Any]) -> None:

@@ -38,7 +38,7 @@ def make_app(db: sessionmaker[Session], settings: Settings) -> MakeApp:
                 session, settings.hmac_key(), name=unique("app"),
                 grants=grants or ["authorization_code", "refresh_token"],
                 operator_id=more.pop("operator_id", None), redirect_uris=uris, public=public,
-                **more)
+                lifetime=more.pop("lifetime", settings.token_lifetime), **more)
             client_id = client.client_id
         return App(client_id, secret, uris[0] if uris else REDIRECT)
 

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Scope
 from casegate.access.privileges import grants
 from casegate.cases import service
 from casegate.cases.schemas import CreateCase
-from casegate.oauth import bearer
+from casegate.oauth import auth_header, bearer
 from casegate.storage.db import transaction
 from casegate.web.fast_path import Answer, FastPath
 from casegate.web.runtime import Runtime
@@ -40,10 +40,11 @@ class FastCreateCase(FastPath):
     async def answer(self, scope: Scope, body: bytes) -> Answer | None:
         headers = dict(scope["headers"])
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-        token = token.strip()
-        if ctype != b"application/json" or scheme.lower() != "bearer" or not token \
-                or " " in token:
+        try:
+            token = auth_header.bearer_token(scope["headers"])
+        except (auth_header.Repeated, auth_header.Malformed):
+            return None  # the full route answers it
+        if ctype != b"application/json" or token is None:
             return None
         try:
             model = CreateCase.model_validate(json.loads(body))
@@ -61,7 +62,7 @@ class FastCreateCase(FastPath):
         try:
             with rt.factory() as session:
                 principal = bearer.authenticate(session, rt.keys, settings.base_url,
-                                                settings.api_audience, token, leeway=0)
+                                                settings.api_audience, token, settings.clock_skew)
             if "cases" not in principal.scope:
                 raise Declined
             with transaction(rt.factory) as session:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+from casegate.text import has_control
 
 
 def _no_control(value: str) -> str:
     # names and IDs never hold control characters; PostgreSQL text cannot even hold NUL
-    if CONTROL.search(value):
+    if has_control(value):
         raise ValueError("must not contain control characters")
     return value
 

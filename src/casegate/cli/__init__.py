@@ -74,6 +74,8 @@ def serve(
 ) -> None:
     """Run the server: HTTPS on 127.0.0.1:8443 by default."""
     from casegate import logs
+    from casegate.issuer import settle
+    from casegate.storage.db import make_engine, session_factory
     from casegate.web.serve import serve as run
 
     with errors():
@@ -83,6 +85,11 @@ def serve(
         if applied:
             say(f"database upgraded: {', '.join(applied)}")
         context.check_signing_keys(cfg)
+        engine = make_engine(cfg.db_url)
+        try:
+            cfg = settle(cfg, session_factory(engine))  # the issuer all processes share
+        finally:
+            engine.dispose()
         run(cfg, logs.announcer(cfg.log_format, say))
 
 

@@ -59,8 +59,9 @@ def create(
     grant: Annotated[list[str] | None, typer.Option(
         "--grant", help=f"An allowed grant type ({', '.join(GRANT_TYPES)}; jwt-bearer and "
                         "saml2-bearer for short); repeatable.")] = None,
-    lifetime: Annotated[str, typer.Option(
-        "--lifetime", help="Access token lifetime in seconds, a positive integer.")] = "3600",
+    lifetime: Annotated[str | None, typer.Option(
+        "--lifetime", help="Access token lifetime in seconds, a positive integer (default: "
+                           "CASEGATE_TOKEN_LIFETIME, 3600).")] = None,
     scope: Annotated[list[str] | None, typer.Option(
         "--scope", help="A scope the client may ask for; repeatable (default: the access "
                         "group's scopes).")] = None,
@@ -105,7 +106,8 @@ def create(
         with context.database(cfg) as session:
             client, secret = service.create(
                 session, cfg.hmac_key(), name=name, grants=grants,
-                operator_id=operator, lifetime=lifetime, scopes=scope, application=application,
+                operator_id=operator, scopes=scope, application=application,
+                lifetime=cfg.token_lifetime if lifetime is None else lifetime,
                 redirect_uris=redirect_uri, public=public, allow_plain_pkce=allow_plain_pkce,
                 refresh_lifetime=refresh_lifetime,
                 post_logout_redirect_uris=post_logout_redirect_uri,

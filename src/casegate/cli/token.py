@@ -27,7 +27,8 @@ Url = Annotated[str | None, typer.Option(
     "--url", help="Base URL of the casegate, e.g. https://127.0.0.1:8443 "
                   "(default: from the credentials file).")]
 CaFile = Annotated[Path | None, typer.Option(
-    "--cacert", help="Trust this certificate (PEM), e.g. a casegate's self-signed one.")]
+    "--cacert", help="Trust this CA certificate (PEM), e.g. a casegate's local CA, "
+                     ".casegate/tls/ca.pem.")]
 Insecure = Annotated[bool, typer.Option("--insecure", help="Do not verify TLS (testing only).")]
 Json = Annotated[bool, typer.Option("--json", help="Print the JSON answer.")]
 

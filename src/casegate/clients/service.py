@@ -143,7 +143,7 @@ def check_refresh_lifetime(value: object) -> int:
 
 
 def create(session: Session, key: bytes, *, name: str, grants: list[str],
-           operator_id: str | None, lifetime: object = 3600, scopes: list[str] | None = None,
+           operator_id: str | None, lifetime: object, scopes: list[str] | None = None,
            application: str = "", redirect_uris: list[str] | None = None,
            public: bool = False, allow_plain_pkce: bool = False,
            refresh_lifetime: object = 30 * 24 * 3600,

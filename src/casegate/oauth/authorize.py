@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from casegate import audit, crypto
 from casegate.oauth import scopes
 from casegate.oauth.errors import OAuth2Error
-from casegate.oauth.requests import has_control
 from casegate.settings import Settings
 from casegate.storage.models import (
     AccessGroup,
@@ -26,6 +25,7 @@ from casegate.storage.models import (
     Consent,
     Operator,
 )
+from casegate.text import has_control
 
 CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})

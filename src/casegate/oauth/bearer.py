@@ -108,12 +108,19 @@ def check_claims(claims: dict[str, Any], issuer: str, audience: str, leeway: int
     if audience not in (aud if isinstance(aud, list) else [aud]):
         raise InvalidToken("wrong audience")
     exp, iat = claims["exp"], claims["iat"]
-    if not isinstance(exp, int | float) or not isinstance(iat, int | float):
+    if not isinstance(exp, int | float) or not isinstance(iat, int | float) \
+            or isinstance(exp, bool) or isinstance(iat, bool):
         raise InvalidToken("bad times")
     now = time.time()
     # RFC 7519 §4.1.4: the token must not be accepted on or after exp
     if now >= exp + leeway:
         raise InvalidToken("expired")
+    # RFC 7519 §4.1.5: nor before nbf (optional in RFC 9068, checked whenever present)
+    nbf = claims.get("nbf", now)
+    if not isinstance(nbf, int | float) or isinstance(nbf, bool):
+        raise InvalidToken("bad times")
+    if now + leeway < nbf:
+        raise InvalidToken("not yet valid")
     # tokens.issued_at may stamp `iat` up to 1 s ahead, past a revocation mark
     if iat > now + max(leeway, 1):
         raise InvalidToken("issued in the future")

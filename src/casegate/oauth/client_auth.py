@@ -16,10 +16,11 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from casegate import crypto, observe
-from casegate.oauth import assertions, replay
+from casegate.oauth import assertions, auth_header, replay
 from casegate.oauth.errors import InvalidClientError, explained, oauth_error
-from casegate.oauth.requests import FormRequest, has_control
+from casegate.oauth.requests import FormRequest
 from casegate.storage.models import AccessGroup, ClientRegistration, Operator
+from casegate.text import has_control
 
 # built once: constructing the statement cost as much as running it (profiled)
 CLIENT_QUERY = (
@@ -72,14 +73,17 @@ class AuthenticatedClient:
 def credentials(request: FormRequest) -> tuple[str, str, str]:
     """(method, client_id, secret) as the client sent them; for private_key_jwt the "secret"
     is the client assertion."""
-    header = request.headers.get("authorization", "")
+    try:
+        header = auth_header.authorization(request.headers.raw)
+    except auth_header.Repeated as exc:
+        raise oauth_error("invalid_request", "send one Authorization header, not two") from exc
     form = request.form
     if "client_assertion" in form or "client_assertion_type" in form:
-        return _client_assertion(bool(header), form)
-    if header:
+        return _client_assertion(header is not None, form)
+    if header is not None:
         if "client_secret" in form:
             raise oauth_error("invalid_request", "use one client authentication method, not two")
-        client_id, secret = _basic(header)
+        client_id, secret = _basic(*header)
         if form.get("client_id", client_id) != client_id:
             raise oauth_error("invalid_request", "client_id differs from the Authorization header")
         return "client_secret_basic", client_id, secret
@@ -107,9 +111,8 @@ def _client_assertion(with_header: bool, form: dict[str, str]) -> tuple[str, str
     return "private_key_jwt", client_id[:128], assertion
 
 
-def _basic(header: str) -> tuple[str, str]:
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic":
+def _basic(scheme: str, value: str) -> tuple[str, str]:
+    if scheme != "basic":
         raise InvalidClientError(description="Authorization is not Basic")
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")

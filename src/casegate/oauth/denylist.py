@@ -25,7 +25,8 @@ def deny(session: Session, claims: dict[str, Any], reason: str = "revoked") -> N
     if session.get(RevokedToken, claims["jti"]) is None:
         session.add(RevokedToken(jti=claims["jti"], client_id=claims["client_id"],
                                  expires_at=float(claims["exp"]), reason=reason[:64]))
-    # the deny list only needs tokens that could still be presented
+    # the deny list only needs tokens that could still be accepted: an hour past exp covers
+    # settings.clock_skew (at most 600 s)
     session.execute(delete(RevokedToken).where(RevokedToken.expires_at < time.time() - 3600))
 
 

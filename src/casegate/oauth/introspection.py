@@ -26,7 +26,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):  # type: ignore[misc]
         server = self.server
         try:
             claims = bearer.verify(server.keys, server.issuer, server.settings.api_audience,
-                                   request.form["token"], leeway=0)
+                                   request.form["token"], server.settings.clock_skew)
             assert request.session is not None
             operator, _ = bearer.check_live(request.session, claims)
         except bearer.InvalidToken:

@@ -12,6 +12,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 
 from casegate.oauth.errors import oauth_error
+from casegate.text import has_control
 
 MAX_FIELDS = 50
 # credentials in a URL end up in logs and browser history (RFC 6749 §2.3.1, §3.2)
@@ -20,9 +21,6 @@ KNOWN = frozenset({
     "redirect_uri", "code_verifier", "refresh_token", "username", "password", "assertion",
     "client_assertion", "client_assertion_type", "state", "nonce", "resource", "audience",
 })
-# RFC 6749 Appendix A: no parameter syntax admits %x00-08, %x0A-1F or %x7F (and PostgreSQL
-# text cannot hold NUL, so one would otherwise fail deep in a query)
-CONTROL = frozenset(map(chr, [*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F]))
 NEVER_IN_QUERY = ("client_secret", "password", "assertion", "code", "refresh_token", "token")
 
 
@@ -76,7 +74,3 @@ def parse_form(body: bytes) -> dict[str, str]:
             raise oauth_error("invalid_request", f"{shown} is repeated")
         form[name] = value
     return form
-
-
-def has_control(text: str) -> bool:
-    return not CONTROL.isdisjoint(text)

@@ -55,7 +55,7 @@ class RevocationEndpoint(_RevocationEndpoint):  # type: ignore[misc]
         server = self.server
         try:
             claims = bearer.verify(server.keys, server.issuer, server.settings.api_audience,
-                                   token_string, leeway=0)
+                                   token_string, server.settings.clock_skew)
         except bearer.InvalidToken:
             return None  # unknown, foreign or already expired: nothing to revoke (§2.2)
         return AccessToken(claims)

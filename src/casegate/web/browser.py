@@ -19,9 +19,9 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from casegate import crypto
-from casegate.oauth.requests import has_control
 from casegate.storage.db import transaction
 from casegate.storage.models import Operator, SignInSession
+from casegate.text import has_control
 from casegate.web.runtime import Runtime
 
 CSRF_COOKIE = "casegate_csrf"

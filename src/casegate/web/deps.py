@@ -9,7 +9,7 @@ from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2
 
 from casegate.cases.errors import ApiError
-from casegate.oauth import bearer, metadata
+from casegate.oauth import auth_header, bearer, metadata
 from casegate.web.runtime import Runtime
 
 REALM = 'Bearer realm="casegate"'
@@ -25,19 +25,34 @@ def challenge(error: str, description: str) -> dict[str, str]:
     return {"WWW-Authenticate": f'{REALM}, error="{error}", error_description="{description}"'}
 
 
+class BearerRefused(ApiError):
+    """A request whose bearer credentials are missing or malformed: the case API answers it
+    in its envelope, userinfo in RFC 6750's JSON; the status and challenge are the same."""
+
+    def __init__(self, status: int, error: str | None, message: str, description: str) -> None:
+        super().__init__(status, message,
+                         challenge(error, description) if error else {"WWW-Authenticate": REALM})
+        self.error = error
+        self.description = description
+
+
 def bearer_token(request: Request) -> str:
     """RFC 6750 §2.1 only: a token in the URL leaks into logs and history (RFC 9700 §4.3.2)."""
     if "access_token" in request.query_params:
-        raise ApiError(400, "send the access token in the Authorization header, not the URL",
-                       challenge("invalid_request", "token in query string"))
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        raise BearerRefused(400, "invalid_request",
+                            "send the access token in the Authorization header, not the URL",
+                            "token in query string")
+    try:
+        token = auth_header.bearer_token(request.headers.raw)
+    except auth_header.Repeated as exc:
+        raise BearerRefused(400, "invalid_request", "send one Authorization header, not two",
+                            "repeated Authorization header") from exc
+    except auth_header.Malformed as exc:
+        raise BearerRefused(401, "invalid_token", "the access token is invalid",
+                            "malformed Authorization header") from exc
     # RFC 6750 §3.1: no credentials, or another scheme (Basic…), gets no error code
-    if scheme.lower() != "bearer":
-        raise ApiError(401, "an access token is required", {"WWW-Authenticate": REALM})
-    token = token.strip()
-    if not token or " " in token:
-        raise ApiError(401, "the access token is invalid",
-                       challenge("invalid_token", "malformed Authorization header"))
+    if token is None:
+        raise BearerRefused(401, None, "an access token is required", "no access token")
     return token
 
 
@@ -58,7 +73,7 @@ def principal(token: Annotated[str, Depends(bearer_token)],
     try:
         with rt.factory() as session:
             return bearer.authenticate(session, rt.keys, settings.base_url, settings.api_audience,
-                                       token, leeway=0)  # our own clock: no skew
+                                       token, settings.clock_skew)
     except bearer.InvalidToken as exc:
         rt.audit.add("api.refused", outcome="refused", reason=str(exc))
         raise ApiError(401, "the access token is invalid, expired or revoked",

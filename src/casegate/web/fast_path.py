@@ -16,6 +16,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from casegate.settings import Settings
+from casegate.web import failures
 from casegate.web.middleware import security_headers
 
 log = logging.getLogger("casegate.web")
@@ -54,8 +55,9 @@ class FastPath:
             more = message.get("more_body", False)
         try:
             answer = await self.answer(scope, body)
-        except Exception:  # in front of Guard: the full stack meets it again, and answers 500
-            log.exception("fast path of %s declined after an error", self.PATH)
+        except Exception as exc:  # in front of Guard: the full stack meets it again, answers
+            if not failures.unavailable(exc):  # Guard's to log, once per request
+                log.exception("fast path of %s declined after an error", self.PATH)
             answer = None
         if answer is not None:
             scope["casegate.route"] = self.PATH  # for the access log: no FastAPI route here

@@ -9,6 +9,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from casegate.cases.errors import API_PREFIX, envelope_body
+from casegate.web import failures
 
 log = logging.getLogger("casegate.web")
 TOO_LARGE = ("invalid_request", "the request body is too large")  # RFC 6749 §5.2 has no better code
@@ -46,9 +47,10 @@ def security_headers(https: bool) -> list[tuple[bytes, bytes]]:
 
 
 class Guard:
-    """Refuses oversized bodies with 413 and turns any unexpected error into a plain 500.
+    """Refuses oversized bodies with 413 and turns any unexpected error into a plain 500, or
+    a 503 with Retry-After when the database is out (web/failures.py).
 
-    The 500 says nothing about the cause; the trace goes to the server's log only.
+    The answer says nothing about the cause; the trace goes to the server's log only.
     """
 
     def __init__(self, app: ASGIApp, max_body: int, https: bool) -> None:
@@ -88,14 +90,26 @@ class Guard:
         except BodyTooLarge:
             if not started:
                 await self._answer(scope, send, 413, *TOO_LARGE)
-        except Exception:
-            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            if not started:
+        except Exception as exc:
+            failures.REPORTER.report(exc, f"{scope.get('method')} {scope.get('path')}")
+            if started:
+                return
+            if failures.unavailable(exc):  # RFC 9110 §15.6.4: come back later
+                await send_error(scope, send, 503, "temporarily_unavailable",
+                                 "the database is unavailable; retry later",
+                                 [*self.headers, failures.RETRY_AFTER_HEADER])
+            else:
                 await self._answer(scope, send, 500, "server_error", "the server could not answer")
 
     async def _answer(self, scope: Scope, send: Send, status: int, error: str,
                       description: str) -> None:
-        start, body = _json(status, _error(scope.get("path", ""), status, error, description))
-        start["headers"] = start["headers"] + self.headers
-        await send(start)
-        await send(body)
+        await send_error(scope, send, status, error, description, self.headers)
+
+
+async def send_error(scope: Scope, send: Send, status: int, error: str, description: str,
+                     headers: list[tuple[bytes, bytes]]) -> None:
+    """An error answered straight from ASGI, in the shape of the surface asked."""
+    start, body = _json(status, _error(scope.get("path", ""), status, error, description))
+    start["headers"] = start["headers"] + headers
+    await send(start)
+    await send(body)

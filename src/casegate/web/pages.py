@@ -24,7 +24,7 @@ from casegate.oauth.authorize import AuthRequest, PageError, RedirectError
 from casegate.storage.db import transaction
 from casegate.storage.models import ClientRegistration, Operator
 from casegate.web import browser
-from casegate.web.deps import REALM, challenge
+from casegate.web.deps import BearerRefused, bearer_token, challenge
 from casegate.web.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
@@ -304,11 +304,13 @@ def _bearer_error(status: int, error: str, description: str) -> JSONResponse:
 async def userinfo(request: Request) -> Response:
     """OpenID Connect Core §5.3: who the access token's person is."""
     rt = _runtime(request)
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return JSONResponse({"error": "invalid_request"}, status_code=401, headers={
-            "WWW-Authenticate": REALM, "Cache-Control": "no-store"})
-    return await run_in_threadpool(_userinfo, rt, token.strip())
+    try:
+        token = bearer_token(request)
+    except BearerRefused as exc:  # the same refusals as the case API, in RFC 6750's shape
+        return JSONResponse({"error": exc.error or "invalid_request",
+                             "error_description": exc.description}, status_code=exc.status,
+                            headers=exc.headers | {"Cache-Control": "no-store"})
+    return await run_in_threadpool(_userinfo, rt, token)
 
 
 def _userinfo(rt: Runtime, token: str) -> Response:
@@ -316,7 +318,7 @@ def _userinfo(rt: Runtime, token: str) -> Response:
     try:
         with rt.factory() as session:
             principal = bearer.authenticate(session, rt.keys, settings.base_url,
-                                            settings.api_audience, token, leeway=0)
+                                            settings.api_audience, token, settings.clock_skew)
     except bearer.InvalidToken:
         return _bearer_error(401, "invalid_token", "the access token is invalid")
     if "openid" not in principal.scope:

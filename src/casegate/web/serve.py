@@ -10,7 +10,9 @@ import multiprocessing
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import uvicorn
@@ -39,7 +41,7 @@ def bind(host: str, port: int, reuse_port: bool, listen: bool = True) -> socket.
 
 
 def prepare_tls(settings: Settings, say: Callable[[str], None]) -> Settings:
-    """Fill in the certificate: the configured one, or a self-signed one made once."""
+    """Fill in the certificate: the configured one, or a leaf of the home's local CA."""
     if settings.http:
         say("WARNING: serving plain HTTP. Tokens and secrets cross the network unencrypted. "
             "Use this only behind a TLS-terminating proxy on the same host.")
@@ -53,10 +55,11 @@ def prepare_tls(settings: Settings, say: Callable[[str], None]) -> Settings:
         return settings
     if settings.cert_file or settings.key_file:
         raise SystemExit("casegate: --cert and --key go together")
-    cert = tls.ensure_self_signed(settings.home / "tls", settings.host)
-    verb = "made" if cert.created else "using"
-    say(f"{verb} self-signed certificate {cert.cert_file}")
+    cert = tls.ensure_certificate(settings.home / "tls", settings.host)
+    say(f"trust the local CA {cert.ca_file.resolve()} (clients: --cacert {cert.ca_file})")
     say(f"  SHA-256 fingerprint {cert.fingerprint}")
+    say(f"{'made' if cert.created else 'using'} certificate {cert.cert_file} signed by it, "
+        f"renewed {tls.RENEW_BEFORE.days} days before it expires")
     return settings.model_copy(update={"cert_file": cert.cert_file, "key_file": cert.key_file})
 
 
@@ -68,7 +71,11 @@ def run_process(settings: Settings, sock: socket.socket | None = None) -> None:
         assert settings.cert_file and settings.key_file
         cert, key = settings.cert_file, settings.key_file
         kwargs["ssl_certfile"] = str(cert)
-        kwargs["ssl_context_factory"] = lambda _config, _default: tls.server_context(cert, key)
+        folder, host = settings.home / "tls", settings.host
+        if cert == folder / "cert.pem":  # the home's CA: this process renews its leaf in time
+            kwargs["ssl_context_factory"] = lambda _c, _d: tls.renewing_context(folder, host)
+        else:
+            kwargs["ssl_context_factory"] = lambda _c, _d: tls.server_context(cert, key)
     logs.configure(settings.log_format)
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
                             access_log=False, log_config=None, server_header=False,
@@ -94,19 +101,67 @@ def serve(settings: Settings, say: Callable[[str], None]) -> None:
     # bind (without listening) first, so a busy port fails loudly before any worker starts
     probe = bind(settings.host, settings.port, reuse_port=True, listen=False)
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_worker, args=(settings,), daemon=False)
-               for _ in range(settings.workers)]
-    for worker in workers:
-        worker.start()
-    probe.close()
 
-    def stop(*_: object) -> None:
-        for worker in workers:
+    def start() -> BaseProcess:
+        worker = context.Process(target=_worker, args=(settings,), daemon=False)
+        worker.start()
+        return worker
+
+    workers = Supervisor(start, settings.workers, say)
+    probe.close()
+    signal.signal(signal.SIGTERM, workers.stop)
+    signal.signal(signal.SIGINT, workers.stop)
+    sys.exit(workers.run())
+
+
+class Supervisor:
+    """Keeps N workers running: one that dies (a crash, kill -9, out of memory) is started
+    again, after 0.5 s doubling to 30 s while it keeps dying within a minute of its start."""
+
+    FIRST_DELAY, MAX_DELAY, STABLE = 0.5, 30.0, 60.0
+
+    def __init__(self, start: Callable[[], BaseProcess], count: int,
+                 say: Callable[[str], None]) -> None:
+        self._start = start
+        self._say = say
+        now = time.monotonic()
+        self.workers = [start() for _ in range(count)]
+        self._born = [now] * count
+        self._delay = [self.FIRST_DELAY / 2] * count
+        self._due: list[float | None] = [None] * count
+        self._stopping = False
+
+    def stop(self, *_: object) -> None:
+        self._stopping = True
+        for worker in self.workers:
             if worker.is_alive():
                 worker.terminate()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    for worker in workers:
-        worker.join()
-    sys.exit(0 if all(w.exitcode in (0, -signal.SIGTERM) for w in workers) else 1)
+    def run(self) -> int:
+        """Supervise until stopped; the exit code of the whole server."""
+        while not self._stopping:
+            for index in range(len(self.workers)):
+                self._tend(index, time.monotonic())
+            time.sleep(0.2)
+        for worker in self.workers:  # one started as the signal came is stopped too
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+        return 0 if all(w.exitcode in (0, -signal.SIGTERM) for w in self.workers) else 1
+
+    def _tend(self, index: int, now: float) -> None:
+        worker = self.workers[index]
+        if worker.is_alive() or self._stopping:
+            return
+        due = self._due[index]
+        if due is None:
+            lived = now - self._born[index]
+            delay = self.FIRST_DELAY if lived > self.STABLE else min(
+                self._delay[index] * 2, self.MAX_DELAY)
+            self._delay[index] = delay
+            self._due[index] = now + delay
+            self._say(f"casegate: worker {worker.pid} exited ({worker.exitcode}); "
+                      f"starting another in {delay:g} s")
+        elif now >= due:
+            self.workers[index] = self._start()
+            self._born[index], self._due[index] = now, None

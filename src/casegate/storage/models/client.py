@@ -23,7 +23,7 @@ class ClientRegistration(Base):
     scopes: Mapped[list[str]] = mapped_column(default=list)  # empty: the access group's
     # matched by exact string comparison (RFC 9700 §2.1); for the authorization code grant
     redirect_uris: Mapped[list[str]] = mapped_column(default=list)
-    token_lifetime: Mapped[int] = mapped_column(default=3600)
+    token_lifetime: Mapped[int]  # seconds; settings.token_lifetime unless the client says
     # public clients (apps that cannot keep a secret) have none and must use PKCE
     public: Mapped[bool] = mapped_column(default=False)
     # PKCE "plain" only when explicitly allowed (SECURITY Decision 2)
