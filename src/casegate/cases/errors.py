@@ -19,6 +19,7 @@ IDS = {
     413: "Pega_API_TooLarge",
     415: "Pega_API_UnsupportedMediaType",
     428: "Pega_API_PreconditionRequired",
+    503: "Pega_API_ServiceUnavailable",
 }
 
 

@@ -42,8 +42,10 @@ class FastCreateCase(FastPath):
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
         token = token.strip()
+        # an Idempotency-Key (cases/idempotency.py) and a remote case type (cases/remote.py,
+        # which service.create refuses) take the full route
         if ctype != b"application/json" or scheme.lower() != "bearer" or not token \
-                or " " in token:
+                or " " in token or b"idempotency-key" in headers:
             return None
         try:
             model = CreateCase.model_validate(json.loads(body))
