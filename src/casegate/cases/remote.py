@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 
 from casegate import audit
 from casegate.access.privileges import CREATE_CASE, GET_CASES, UPDATE_CASE, Grants, require
+from casegate.cases import case_types
 from casegate.cases.errors import ApiError
 from casegate.cases.schemas import CreateCase, UpdateCase
 from casegate.cases.service import NOT_FOUND
 from casegate.crypto import token_id
-from casegate.errors import CasegateError
+from casegate.errors import CasegateError, Conflict
 from casegate.oauth.bearer import Principal
 from casegate.remote import systems
 from casegate.remote.client import RemoteClient, RemoteFailure, Reply, Target
@@ -144,3 +145,42 @@ def listing(client: RemoteClient, session: Session, principal: Principal, access
         found.extend(c for c in page.get("cases", []) if isinstance(c, dict))
         total += int(page.get("total", 0))
     return found, total
+
+
+# -- casetype import --remote -------------------------------------------------------------
+def offered_case_types(client: RemoteClient, system: RemoteSystem,
+                       operator_id: str) -> list[dict[str, Any]]:
+    """The case types the operator may create on the producer (its GET /casetypes)."""
+    reply = client.call(target(client, system), operator_id, "casetypes", "GET",
+                        "/prweb/api/v1/casetypes", retry_all=True)
+    listed = reply.body.get("caseTypes", []) if isinstance(reply.body, dict) else []
+    return [t for t in listed if isinstance(t, dict) and isinstance(t.get("ID"), str)
+            and t.get("CanCreate", True)]
+
+
+def import_case_types(session: Session, system: RemoteSystem, offered: list[dict[str, Any]],
+                      actor: str = "") -> list[CaseType]:
+    """Register producer classes here as remote case types (again: unchanged)."""
+    imported = []
+    for entry in offered:
+        class_name = str(entry["ID"])
+        existing = session.get(CaseType, class_name)
+        if existing is not None:
+            if existing.remote_system != system.name:
+                raise Conflict(f"case type {class_name!r} already exists here"
+                               + (f" (remote system {existing.remote_system})"
+                                  if existing.remote_system else ""))
+            imported.append(existing)
+            continue
+        processes = [str(p["ID"]) for p in entry.get("startingProcesses", [])
+                     if isinstance(p, dict) and isinstance(p.get("ID"), str)]
+        # the prefix numbers local cases only; a remote case's ID comes from the producer
+        case_type = case_types.create(session, class_name, "REMOTE",
+                                      name=str(entry.get("name") or ""),
+                                      processes=processes or None, actor=actor)
+        case_type.remote_system = system.name
+        session.flush()
+        audit.record(session, "casetype.imported", actor=actor, subject=class_name,
+                     remote_system=system.name)
+        imported.append(case_type)
+    return imported

@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 
 from casegate import bootstrap
-from casegate.cli import access, audit, client, consent, context, operator, token, trust
+from casegate.cli import (
+    access,
+    audit,
+    client,
+    consent,
+    context,
+    operator,
+    remote,
+    token,
+    trust,
+)
 from casegate.cli.output import emit, errors, say
 from casegate.errors import CasegateError
 
@@ -24,6 +34,8 @@ app.add_typer(access.casetypes, name="casetype")
 app.add_typer(trust.profiles, name="tokenprofile")
 app.add_typer(trust.mappings, name="identitymapping")
 app.command("audit")(audit.audit)
+app.add_typer(remote.app, name="remotesystem")
+access.casetypes.command("import")(remote.import_case_types)
 
 
 @app.command("init")
