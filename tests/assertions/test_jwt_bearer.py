@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from joserfc import jwt as jose_jwt
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,10 +20,6 @@ def exchange(http: TestClient, client_id: str, secret: str, assertion: str,
     auth = (client_id, secret) if client_id else None
     return http.post(TOKEN_PATH, data={"grant_type": JWT_BEARER, "assertion": assertion,
                                        **form}, auth=auth)
-
-
-def claims_of(token: str) -> dict[str, Any]:
-    return dict(jose_jwt.extract(token).claims)  # type: ignore[attr-defined]
 
 
 def unverified(token: str) -> dict[str, Any]:

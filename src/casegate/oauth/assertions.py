@@ -103,7 +103,9 @@ def candidate_keys(trust: Trust, alg: str, kid: str | None) -> list[Key]:
 
 
 def header_of(assertion: str, trust: Trust) -> tuple[str, str | None]:
-    if len(assertion) > MAX_ASSERTION or assertion.count(".") != 2:
+    if len(assertion) > MAX_ASSERTION:
+        raise AssertionRefused(f"the assertion is larger than {MAX_ASSERTION // 1024} KiB")
+    if assertion.count(".") != 2:
         raise AssertionRefused("the assertion is not a signed JWT")
     try:
         header = jws.extract_compact(assertion.encode()).protected
