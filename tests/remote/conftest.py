@@ -7,10 +7,10 @@ from fixtures.postgres import PostgresServer
 from fixtures.remote import Pair, make_pair
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def pair(request: pytest.FixtureRequest,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
-    """A producer and a consumer casegate, set up once per module and database engine."""
+    """A producer and a consumer casegate, set up once per test run and database engine (tests leave them as they found them)."""
     tmp = tmp_path_factory.mktemp("remote")
     if request.param == "sqlite":
         urls = [f"sqlite:///{tmp / name}.db" for name in ("producer", "consumer")]

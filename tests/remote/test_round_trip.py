@@ -55,7 +55,7 @@ def test_create_read_update_list_through_the_consumer(pair: Pair) -> None:
         demo = pair.producer.demo
         token = producer.post("/prweb/PRRestService/oauth2/v1/token",
                               data={"grant_type": "client_credentials"},
-                              auth=(demo["client_id"], demo["client_secret"])).json()
+                              auth=(demo["client_id"], pair.producer_demo_secret())).json()
         assert "access_token" in token, token
         there = producer.get(path, headers={"Authorization": f"Bearer {token['access_token']}"})
         assert there.status_code == 200 and there.json()["content"]["Kind"] == "loading zone"
