@@ -21,6 +21,7 @@ TIMEOUT = 5.0  # seconds, for connecting and for each read
 MAX_BYTES = 256 * 1024
 FRESH_FOR = 300.0  # seconds a fetched JWKS is used without asking again
 REFETCH_EVERY = 60.0  # an unknown `kid` asks again at most this often
+clock = time.monotonic  # a module attribute, so a test can move this cache's time alone
 
 
 class JwksUnavailable(Exception):
@@ -77,7 +78,7 @@ class JwksCache:
         key = (url, cacert or "")
         with self._lock:
             entry = self._entries.get(key)
-        now = time.monotonic()
+        now = clock()
         if entry is not None:
             age = now - entry.fetched_at
             known = want_kid is None or any(
@@ -86,7 +87,7 @@ class JwksCache:
                 return entry.document
         document = fetch(url, cacert)
         with self._lock:
-            self._entries[key] = Entry(document, time.monotonic())
+            self._entries[key] = Entry(document, clock())
         return document
 
     def clear(self) -> None:

@@ -3,8 +3,9 @@
 from casegate.oauth.grants.client_credentials import ClientCredentialsGrant
 from casegate.oauth.grants.jwt_bearer import JWTBearerGrant
 from casegate.oauth.grants.person import AuthorizationCodeGrant, PasswordGrant, RefreshTokenGrant
+from casegate.oauth.grants.saml_bearer import SAML2BearerGrant
 
 GRANTS = (ClientCredentialsGrant, AuthorizationCodeGrant, RefreshTokenGrant, PasswordGrant,
-          JWTBearerGrant)
+          JWTBearerGrant, SAML2BearerGrant)
 
 __all__ = ["GRANTS"]
