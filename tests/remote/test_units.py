@@ -111,3 +111,26 @@ def test_remote_case_type_never_takes_the_fast_path_or_becomes_local(
         assert session.scalar(select(func.count()).select_from(Case)) == before
         assert session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.event == "case.forwarded")) == 0
+
+
+def test_a_local_case_stays_local_when_a_remote_type_shares_its_class_group(
+        http: TestClient, demo: dict[str, Any], db: sessionmaker[Session],
+        settings: Settings) -> None:
+    with transaction(db) as session:
+        system = systems.create(session, settings.hmac_key(), "Nowhere", "https://127.0.0.1:9",
+                                FIELDS)
+        case_type = case_types.create(session, "Cnow-connectnow-Work-Elsewhere", "REMOTE")
+        case_type.remote_system = system.name
+    headers = {"Authorization": "Bearer "
+               + get_token(http, demo["client_id"], demo["client_secret"])["access_token"]}
+    created = http.post(CASES_PATH, json={"caseTypeID": demo["case_type"]}, headers=headers)
+    assert created.status_code == 201
+    path = f"{CASES_PATH}/{created.json()['ID'].replace(' ', '%20')}"
+    read = http.get(path, headers=headers)
+    assert read.status_code == 200 and read.json()["ID"] == created.json()["ID"]
+    updated = http.put(path, json={"content": {"a": 1}},
+                       headers=headers | {"If-Match": read.headers["etag"]})
+    assert updated.status_code == 204
+    # an ID of that class group that is not here is the remote system's to answer
+    assert http.get(f"{CASES_PATH}/CNOW-CONNECTNOW-WORK%20REMOTE-1",
+                    headers=headers).status_code == 503

@@ -22,7 +22,7 @@ from casegate.errors import CasegateError, Conflict
 from casegate.oauth.bearer import Principal
 from casegate.remote import systems
 from casegate.remote.client import RemoteClient, RemoteFailure, Reply, Target
-from casegate.storage.models import CaseType, RemoteSystem
+from casegate.storage.models import Case, CaseType, RemoteSystem
 
 V1 = "/prweb/api/v1/cases"
 V2 = "/prweb/api/application/v2/cases"
@@ -83,7 +83,8 @@ def create(client: RemoteClient, session: Session, principal: Principal, access:
 def _reachable(session: Session, principal: Principal, access: Grants, case_id: str,
                privilege: str) -> tuple[CaseType, RemoteSystem] | None:
     case_type = type_of_case(session, case_id)
-    if case_type is None:
+    # a local case type may share the class group: a case stored here is local
+    if case_type is None or "\x00" in case_id or session.get(Case, case_id) is not None:
         return None
     if not access.can(privilege, case_type.id):
         if privilege == GET_CASES or not access.can(GET_CASES, case_type.id):
