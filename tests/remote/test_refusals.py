@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fixtures.remote import CASES, PERMIT, PERMIT_BODY, Pair
+from fixtures.remote import CASES, PERMIT, PERMIT_BODY, Pair, secret_in
 
 SQLITE = pytest.mark.parametrize("pair", ["sqlite"], indirect=True)
 
@@ -88,6 +88,7 @@ def test_regenerated_secret_recovers_after_remotesystem_update(pair: Pair) -> No
     pair.consumer.run("remotesystem", "update", "Producer", "--credentials-file",
                       str(credentials))
     assert create(pair, "eve@city").status_code == 201
+    pair.remote_client["client_secret"] = secret_in(credentials)
 
 
 @SQLITE

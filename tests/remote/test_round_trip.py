@@ -3,6 +3,11 @@ cases through the consumer, which forwards them to the producer as that operator
 
 from urllib.parse import quote
 
+from sqlalchemy import text
+
+from casegate.remote import systems
+from casegate.storage.db import make_engine
+from casegate.storage.models import RemoteSystem
 from fixtures.remote import CASES, CASES_V2, LOCAL, PERMIT, PERMIT_BODY, Pair
 
 
@@ -10,15 +15,19 @@ def test_imported_case_type_is_remote_on_the_consumer(pair: Pair) -> None:
     listed = pair.consumer.json("remotesystem", "show", "Producer")
     assert listed["case_types"] == [PERMIT]
     assert listed["client_id"] == pair.remote_client["client_id"]
-    assert "secret" not in str(listed).lower()
-    # the secret is nowhere in the consumer's database in clear
     secret = pair.remote_client["client_secret"]
-    database = pair.consumer.env["CASEGATE_DATABASE_URL"]
-    if database.startswith("sqlite"):
-        raw = open(database.removeprefix("sqlite:///"), "rb").read()
-        wal = open(database.removeprefix("sqlite:///") + "-wal", "rb").read() \
-            if __import__("os").path.exists(database.removeprefix("sqlite:///") + "-wal") else b""
-        assert secret.encode() not in raw + wal
+    assert secret not in str(listed)
+    # at rest: encrypted under the key in the consumer's home, not in the database
+    engine = make_engine(pair.consumer.env["CASEGATE_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT * FROM remote_systems")).mappings().one()
+    finally:
+        engine.dispose()
+    assert all(secret not in str(value) for value in row.values())
+    key = (pair.consumer.home / "secret.key").read_bytes().strip()
+    stored = RemoteSystem(name=row["name"], secret_encrypted=row["secret_encrypted"])
+    assert systems.decrypt_secret(key, stored) == secret
 
 
 def test_create_read_update_list_through_the_consumer(pair: Pair) -> None:
