@@ -134,3 +134,25 @@ def test_an_unknown_kid_refetches_at_most_once_a_minute(
     assert exchange(http, trusted, idp.assertion(person, token_endpoint(settings))
                     ).status_code == 200
     assert jwks_server.fetches == 2
+
+
+def test_a_private_key_jwt_client_with_a_jwks_url(
+        http: TestClient, db: sessionmaker[Session], settings: Settings,
+        jwks_server: JwksServer, ca: trustme.CA) -> None:
+    from casegate.clients import service as clients
+    from fixtures.assertions import CLIENT_ASSERTION_TYPE
+    from fixtures.factories import unique
+
+    operator = make_operator(db)
+    with transaction(db) as session:
+        client, _ = clients.create(
+            session, settings.hmac_key(), name=unique("keys"), grants=["client_credentials"],
+            operator_id=operator, auth_method="private_key_jwt", jwks_url=jwks_server.url,
+            cacert=ca.cert_pem.bytes().decode())
+    signer = Issuer(issuer=client.client_id)
+    jwks_server.document = jwks_of(signer.key)
+    response = http.post(TOKEN_PATH, data={
+        "grant_type": "client_credentials", "client_assertion_type": CLIENT_ASSERTION_TYPE,
+        "client_assertion": signer.assertion(client.client_id, token_endpoint(settings))})
+    assert response.status_code == 200, response.text
+    assert jwks_server.fetches == 1

@@ -160,7 +160,7 @@ def test_client_create_for_the_assertion_grants_and_private_key_jwt(
     full = as_json(cli(env, "client", "create", "--name", "jwt", "--grant", JWT_BEARER,
                        "--identity-mapping", "people", "--json"))
     assert (full["grant_types"], full["identity_mapping"], full["auth_method"]) == (
-        [JWT_BEARER], "people", "client_secret")
+        [JWT_BEARER], "people", "secret")
     assert len(full["client_secret"]) == 43
     short = as_json(cli(env, "client", "create", "--name", "saml", "--grant", "saml2-bearer",
                         "--identity-mapping", "city", "--json"))
@@ -185,7 +185,7 @@ def test_client_create_for_the_assertion_grants_and_private_key_jwt(
     (["--operator", MODEL, "--identity-mapping", "people"], "goes with the jwt-bearer"),
     (["--operator", MODEL, "--jwks-file", "{jwks}"], "go with --auth-method private_key_jwt"),
     (["--operator", MODEL, "--auth-method", "private_key_jwt"], "needs --jwks-file or"),
-    (["--operator", MODEL, "--auth-method", "tls_client_auth"], "client_secret or "
+    (["--operator", MODEL, "--auth-method", "tls_client_auth"], "secret or "
                                                                  "private_key_jwt"),
 ])
 def test_client_create_refuses_bad_assertion_options_cleanly(

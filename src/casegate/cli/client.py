@@ -84,9 +84,9 @@ def create(
         "--identity-mapping", help="The identity mapping that turns the jwt-bearer or "
                                    "saml2-bearer grant's assertions into operators.")] = None,
     auth_method: Annotated[str, typer.Option(
-        "--auth-method", help="client_secret (default: a secret, Basic or in the form) or "
+        "--auth-method", help="secret (default: Basic, or client_secret in the form) or "
                               "private_key_jwt (signed client assertions, with --jwks-file or "
-                              "--jwks-url; no secret).")] = "client_secret",
+                              "--jwks-url; no secret).")] = "secret",
     jwks_file: Annotated[Path | None, typer.Option(
         "--jwks-file", help="private_key_jwt: the client's public keys (JWKS).")] = None,
     jwks_url: Annotated[str | None, typer.Option(

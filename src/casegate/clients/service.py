@@ -26,7 +26,7 @@ GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token", "pas
                JWT_BEARER, SAML2_BEARER)
 SHORT_NAMES = {"jwt-bearer": JWT_BEARER, "saml2-bearer": SAML2_BEARER}
 ASSERTION_GRANTS = {JWT_BEARER: "jwt", SAML2_BEARER: "saml"}
-AUTH_METHODS = ("client_secret", "private_key_jwt")
+AUTH_METHODS = ("secret", "private_key_jwt")
 GRANT_WARNING = ("the password grant lets the client see the person's password; RFC 9700 "
                  "§2.4 says it must not be used. Prefer authorization_code with PKCE.")
 MAX_LIFETIME = 366 * 24 * 3600
@@ -94,8 +94,8 @@ def check_keys(auth_method: str, jwks: str | None, jwks_url: str | None,
                cacert: str | None) -> tuple[dict[str, Any] | None, str | None, str | None]:
     """private_key_jwt clients are registered with their public keys (RFC 7523 §2.2)."""
     if auth_method not in AUTH_METHODS:
-        raise Invalid("auth-method", "client_secret or private_key_jwt")
-    if auth_method == "client_secret":
+        raise Invalid("auth-method", "secret or private_key_jwt")
+    if auth_method == "secret":
         if jwks or jwks_url or cacert:
             raise Invalid("auth-method", "keys (--jwks-file, --jwks-url) go with "
                                          "--auth-method private_key_jwt")
@@ -148,7 +148,7 @@ def create(session: Session, key: bytes, *, name: str, grants: list[str],
            public: bool = False, allow_plain_pkce: bool = False,
            refresh_lifetime: object = 30 * 24 * 3600,
            post_logout_redirect_uris: list[str] | None = None,
-           identity_mapping: str | None = None, auth_method: str = "client_secret",
+           identity_mapping: str | None = None, auth_method: str = "secret",
            jwks: str | None = None, jwks_url: str | None = None, cacert: str | None = None,
            actor: str = "") -> tuple[ClientRegistration, str]:
     """A new registration and its secret (empty for a public client, or one that signs
@@ -162,7 +162,7 @@ def create(session: Session, key: bytes, *, name: str, grants: list[str],
     grants = full_grant_names(grants)
     check_grants(session, grants, operator_id, public, uris)
     check_identity_mapping(session, grants, identity_mapping)
-    if public and auth_method != "client_secret":
+    if public and auth_method != "secret":
         raise Invalid("auth-method", "a public client has no keys")
     keys, url, ca = check_keys(auth_method, jwks, jwks_url, cacert)
     secret = "" if public or auth_method == "private_key_jwt" else crypto.new_secret()
@@ -208,7 +208,7 @@ def regenerate_secret(session: Session, key: bytes, client_id: str, grace: int =
     if isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace <= MAX_GRACE:
         raise Invalid("grace", f"the grace period is 0 to {MAX_GRACE} whole seconds")
     client = get(session, client_id)
-    if client.public or client.auth_method != "client_secret":
+    if client.public or client.auth_method != "secret":
         raise Invalid("client", "this client has no secret (public, or private_key_jwt)")
     secret = crypto.new_secret()
     client.old_secret_hash = client.secret_hash if grace else None

@@ -176,7 +176,7 @@ def authenticate(session: Session, hmac_key: bytes, request: FormRequest,
     # hash and compare even for an unknown ID (against the dummy digest): short-circuiting
     # on `row is None` would let timing tell which client IDs exist
     matches = secret_matches(row[0] if row else None, hmac_key, secret)
-    if row is None or not matches or row[0].public or row[0].auth_method != "client_secret":
+    if row is None or not matches or row[0].public or row[0].auth_method != "secret":
         raise InvalidClientError(description="unknown client" if row is None else "bad secret")
     if not row[0].enabled:
         raise InvalidClientError(description="client disabled")

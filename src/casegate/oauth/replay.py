@@ -26,6 +26,7 @@ def key_of(kind: str, issuer: str, identifier: str | None, assertion: str) -> st
 def use_once(session: Session, key: str, expires_at: float) -> bool:
     """Record the assertion as used, atomically: False when it was used before (of two
     requests racing with one assertion, exactly one gets True)."""
+    purge(session)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(UsedAssertion).values(key=key, expires_at=expires_at)

@@ -37,9 +37,15 @@ def form_body(fields: dict[str, str], required: list[str]) -> dict[str, object]:
         "application/x-www-form-urlencoded": {"schema": schema}}}, "security": CLIENT_AUTH}
 
 
-CLIENT_FIELDS = {"client_id": "client_secret_post only", "client_secret": "client_secret_post only"}
-TOKEN_DOC = form_body({"grant_type": "client_credentials, authorization_code, refresh_token "
-                                     "or password",
+CLIENT_FIELDS = {"client_id": "client_secret_post only", "client_secret": "client_secret_post only",
+                 "client_assertion_type": "private_key_jwt: urn:ietf:params:oauth:"
+                                          "client-assertion-type:jwt-bearer",
+                 "client_assertion": "private_key_jwt: the client's signed JWT"}
+TOKEN_DOC = form_body({"grant_type": "client_credentials, authorization_code, refresh_token, "
+                                     "password, urn:ietf:params:oauth:grant-type:jwt-bearer "
+                                     "or urn:ietf:params:oauth:grant-type:saml2-bearer",
+                       "assertion": "jwt-bearer: the JWT; saml2-bearer: the SAML assertion, "
+                                    "base64url",
                        "scope": "space-separated; default: all the client may have",
                        "code": "authorization_code: the code", "redirect_uri":
                        "authorization_code: as in the authorization request",

@@ -62,7 +62,6 @@ class AssertionGrant(BaseGrant, TokenEndpointMixin):  # type: ignore[misc]
     def use_once(self, issuer: str, identifier: str | None, assertion: str,
                  expires_at: float) -> None:
         key = replay.key_of(self.MAPPING_TYPE, issuer, identifier, assertion)
-        replay.purge(self.session)
         if not replay.use_once(self.session, key, expires_at):
             raise explained("invalid_grant", "the assertion was already used")
 

@@ -35,8 +35,8 @@ class ClientRegistration(Base):
     # assertion grants: the identity mapping that turns an assertion into an operator
     identity_mapping: Mapped[str | None] = mapped_column(
         ForeignKey("identity_mappings.name"), default=None)
-    # "client_secret" (basic or post) or "private_key_jwt" (RFC 7523 §2.2, with these keys)
-    auth_method: Mapped[str] = mapped_column(String(32), default="client_secret")
+    # "secret" (client_secret_basic or _post) or "private_key_jwt" (RFC 7523 §2.2, with these keys)
+    auth_method: Mapped[str] = mapped_column(String(32), default="secret")
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     jwks_url: Mapped[str | None] = mapped_column(String(2000), default=None)
     jwks_cacert: Mapped[str | None] = mapped_column(Text, default=None)

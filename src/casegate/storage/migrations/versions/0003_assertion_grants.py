@@ -63,7 +63,7 @@ def upgrade() -> None:
     with op.batch_alter_table('client_registrations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('identity_mapping', sa.String(length=128), nullable=True))
         # existing registrations authenticate with their secret
-        batch_op.add_column(sa.Column('auth_method', sa.String(length=32), nullable=False, server_default='client_secret'))
+        batch_op.add_column(sa.Column('auth_method', sa.String(length=32), nullable=False, server_default='secret'))
         batch_op.add_column(sa.Column('jwks', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('jwks_url', sa.String(length=2000), nullable=True))
         batch_op.add_column(sa.Column('jwks_cacert', sa.Text(), nullable=True))
