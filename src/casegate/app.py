@@ -25,6 +25,7 @@ from casegate.oauth.introspection import IntrospectionEndpoint
 from casegate.oauth.keys import KeyRing
 from casegate.oauth.revocation import RevocationEndpoint
 from casegate.oauth.server import AuthorizationServer
+from casegate.remote.client import RemoteClient, RemoteFailure
 from casegate.settings import Settings
 from casegate.storage.db import make_engine, session_factory
 from casegate.web import admin, docs, health, pages, scrape
@@ -53,7 +54,7 @@ def build_runtime(settings: Settings) -> Runtime:
         server.register_grant(grant)
     server.register_endpoint(RevocationEndpoint)
     server.register_endpoint(IntrospectionEndpoint)
-    return Runtime(settings, engine, factory, keys, audit, server)
+    return Runtime(settings, engine, factory, keys, audit, server, RemoteClient(settings, keys))
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -68,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
         to_thread.current_default_thread_limiter().total_tokens = settings.threads
         yield
         runtime.audit.stop()
+        runtime.remote.close()
         runtime.engine.dispose()
 
     app = App(title="casegate", version="0.1.0", lifespan=lifespan, docs_url=None,
@@ -118,7 +120,13 @@ def install_error_handlers(app: FastAPI) -> None:
                              "error_description": str(exc.detail)},
                             status_code=exc.status_code, headers=exc.headers)
 
+    async def remote_failure(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RemoteFailure)
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return envelope(exc.status, exc.message, headers)
+
     app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(RemoteFailure, remote_failure)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
 

@@ -44,7 +44,9 @@ class FastCreateCase(FastPath):
             token = auth_header.bearer_token(scope["headers"])
         except (auth_header.Repeated, auth_header.Malformed):
             return None  # the full route answers it
-        if ctype != b"application/json" or token is None:
+        # an Idempotency-Key (cases/idempotency.py) and a remote case type (cases/remote.py,
+        # which service.create refuses) take the full route
+        if ctype != b"application/json" or token is None or b"idempotency-key" in headers:
             return None
         try:
             model = CreateCase.model_validate(json.loads(body))

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 
 from casegate.access.privileges import CREATE_CASE, GET_CASE_TYPES, GET_CASES, grants, require
-from casegate.cases import case_types, service
+from casegate.cases import case_types, idempotency, remote, service
 from casegate.cases.schemas import CreateCase, UpdateCase
+from casegate.remote.client import Reply
 from casegate.storage.db import transaction
 from casegate.web.deps import CurrentPrincipal, CurrentRuntime, require_scope
 
@@ -25,15 +26,33 @@ CREATED: dict[int | str, dict[str, Any]] = {201: {
     "content": {"application/json": {"example": EXAMPLE}}}}
 
 
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", description="A repeat with the same key (same client and "
+    "operator, within 24 h) answers the case the first request made")]
+
+
+def reply_response(reply: Reply, status: int | None = None) -> Response:
+    """A remote case type's answer, as the producer gave it."""
+    headers = {"ETag": reply.etag} if reply.etag else None
+    if reply.body is None:
+        return Response(status_code=status or reply.status, headers=headers)
+    return JSONResponse(reply.body, status_code=status or reply.status, headers=headers)
+
+
 @router.post("/cases", status_code=201, summary="Create a case (pxCreateCase)",
              responses=CREATED)
-def create_case(body: CreateCase, principal: CurrentPrincipal, rt: CurrentRuntime) -> JSONResponse:
+def create_case(body: CreateCase, principal: CurrentPrincipal, rt: CurrentRuntime,
+                idempotency_key: IdempotencyKey = None) -> Response:
     require_scope(principal, "cases")
+    key = idempotency.check_key(idempotency_key)
     with transaction(rt.factory) as session:
-        case = service.create(session, principal, grants(session, principal.group), body)
-        answer: dict[str, Any] = service.created_answer(case)
-        tag = service.etag(case)
-    return JSONResponse(answer, status_code=201, headers={"ETag": tag})
+        reply = remote.create(rt.remote, session, principal, grants(session, principal.group),
+                              body, remote.V1, idempotency_key)
+    if reply is not None:
+        return reply_response(reply, 201)
+    case = idempotency.create_once(rt.factory, principal, body, key)
+    return JSONResponse(service.created_answer(case), status_code=201,
+                        headers={"ETag": service.etag(case)})
 
 
 @router.get("/cases", summary="List the cases the operator may see (pxGetCases)")
@@ -48,19 +67,30 @@ def list_cases(
     with rt.factory() as session:
         access = grants(session, principal.group)
         require(access, principal.operator.id, principal.group.name, GET_CASES)
+        elsewhere = remote.listing(rt.remote, session, principal, access, caseTypeID, status,
+                                   page * pageSize)
+        # with remote cases, the first page * pageSize of each side are merged by time
+        first, size = (1, page * pageSize) if elsewhere else (page, pageSize)
         rows, total = service.list_cases(session, principal, access, caseTypeID, status,
-                                         page, pageSize)
+                                         first, size)
         cases = [service.summary(case) for case in rows]
+    if elsewhere:
+        merged = sorted(cases + elsewhere[0], key=lambda c: str(c.get("createTime", "")),
+                        reverse=True)
+        cases, total = merged[(page - 1) * pageSize:page * pageSize], total + elsewhere[1]
     return JSONResponse({"cases": cases, "page": page, "pageSize": pageSize, "total": total,
                          "hasMore": page * pageSize < total})
 
 
 @router.get("/cases/{case_id}", summary="Get a case (pxGetCases)")
-def get_case(case_id: str, principal: CurrentPrincipal, rt: CurrentRuntime) -> JSONResponse:
+def get_case(case_id: str, principal: CurrentPrincipal, rt: CurrentRuntime) -> Response:
     require_scope(principal, "cases")
     with rt.factory() as session:
-        case = service.visible(session, principal, grants(session, principal.group), case_id,
-                               GET_CASES)
+        access = grants(session, principal.group)
+        reply = remote.read(rt.remote, session, principal, access, case_id, remote.V1)
+        if reply is not None:
+            return reply_response(reply)
+        case = service.visible(session, principal, access, case_id, GET_CASES)
         return JSONResponse(service.case_answer(case), headers={"ETag": service.etag(case)})
 
 
@@ -71,8 +101,11 @@ def update_case(case_id: str, body: UpdateCase, principal: CurrentPrincipal,
                 if_match: Annotated[str | None, Header(max_length=64)] = None) -> Response:
     require_scope(principal, "cases")
     with transaction(rt.factory) as session:
-        case = service.update_case(session, principal, grants(session, principal.group),
-                                   case_id, if_match, body)
+        access = grants(session, principal.group)
+        reply = remote.update(rt.remote, session, principal, access, case_id, if_match, body)
+        if reply is not None:
+            return reply_response(reply, 204)
+        case = service.update_case(session, principal, access, case_id, if_match, body)
         tag = service.etag(case)
     return Response(status_code=204, headers={"ETag": tag})
 

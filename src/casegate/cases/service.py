@@ -63,6 +63,9 @@ def create(session: Session, principal: Principal, grants: Grants, body: CreateC
     case_type = session.get(CaseType, body.caseTypeID)
     if case_type is None:
         raise ApiError(400, f"caseTypeID: unknown case type {body.caseTypeID[:200]}")
+    if case_type.remote_system is not None:  # cases/remote.py forwards these first
+        raise ApiError(400, f"caseTypeID: {case_type.id} lives on remote system "
+                            f"{case_type.remote_system}")
     require(grants, principal.operator.id, principal.group.name, CREATE_CASE, case_type.id)
     if body.processID not in case_type.processes:
         raise ApiError(400, f"processID: {body.processID[:200]} cannot start {case_type.id}")

@@ -8,7 +8,18 @@ from typing import Annotated
 import typer
 
 from casegate import bootstrap
-from casegate.cli import access, audit, client, consent, context, operator, ops, token, trust
+from casegate.cli import (
+    access,
+    audit,
+    client,
+    consent,
+    context,
+    operator,
+    ops,
+    remote,
+    token,
+    trust,
+)
 from casegate.cli.output import emit, errors, say
 
 app = typer.Typer(help="casegate: an OAuth 2.0 authorization server and the case API it "
@@ -26,6 +37,8 @@ app.command("audit")(audit.audit)
 app.add_typer(ops.keys_app, name="keys")
 app.add_typer(ops.db_app, name="db")
 app.command("backup")(ops.backup)
+app.add_typer(remote.app, name="remotesystem")
+access.casetypes.command("import")(remote.import_case_types)
 
 
 @app.command("init")

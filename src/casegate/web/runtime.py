@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from casegate.audit import BatchedAudit
 from casegate.oauth.keys import KeyRing
 from casegate.oauth.server import AuthorizationServer
+from casegate.remote.client import RemoteClient
 from casegate.settings import Settings
 
 
@@ -21,3 +22,4 @@ class Runtime:
     keys: KeyRing
     audit: BatchedAudit
     server: AuthorizationServer
+    remote: RemoteClient  # remote case types: calls to producer casegates

@@ -14,6 +14,7 @@ from casegate.storage.models.grant import (
 from casegate.storage.models.identity import IdentityMapping, TokenProfile, UsedAssertion
 from casegate.storage.models.key import SigningKey
 from casegate.storage.models.operator import AccessGroup, Operator, Role
+from casegate.storage.models.remote import IdempotencyKey, RemoteSystem
 from casegate.storage.models.server_state import ServerState
 from casegate.storage.models.throttle import FailureCount
 from casegate.storage.models.token import RevokedToken
@@ -28,9 +29,11 @@ __all__ = [
     "ClientRegistration",
     "Consent",
     "FailureCount",
+    "IdempotencyKey",
     "IdentityMapping",
     "Operator",
     "RefreshToken",
+    "RemoteSystem",
     "RevokedToken",
     "Role",
     "ServerState",

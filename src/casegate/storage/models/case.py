@@ -19,6 +19,9 @@ class CaseType(Base):
     processes: Mapped[list[str]] = mapped_column(default=lambda: ["pyStartCase"])
     # optional JSON Schema (draft 2020-12) that a case's content must satisfy
     json_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # a remote case type: cases live on this remote system (a producer casegate)
+    remote_system: Mapped[str | None] = mapped_column(ForeignKey("remote_systems.name"),
+                                                      default=None)
     created_at: Mapped[float] = mapped_column(default=now)
 
 
