@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 from anyio import to_thread
 from fastapi import FastAPI, Request
@@ -11,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from casegate import metrics
 from casegate.audit import BatchedAudit
@@ -97,8 +99,16 @@ class App(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         runtime: Runtime = self.state.runtime
         fast = FastCreateCase(FastToken(super().build_middleware_stack(), runtime), runtime)
-        return AccessLog(RefuseControlCharacters(fast, https=not runtime.settings.http),
-                         [metrics.request_done])
+        app: ASGIApp = AccessLog(RefuseControlCharacters(fast, https=not runtime.settings.http),
+                                 [metrics.request_done])
+        proxies = [p.strip() for p in runtime.settings.trusted_proxies.split(",") if p.strip()]
+        if proxies:
+            # only a configured proxy's X-Forwarded-For is believed (the address nearest to
+            # casegate that is not a trusted proxy): the throttle, the log and /metrics then
+            # see the real caller, and anyone else's X-Forwarded-For is ignored
+            app = cast(ASGIApp, ProxyHeadersMiddleware(
+                app, trusted_hosts=proxies))  # type: ignore[arg-type]
+        return app
 
 
 def install_error_handlers(app: FastAPI) -> None:

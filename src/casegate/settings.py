@@ -48,6 +48,8 @@ class Settings(BaseSettings):
                                                   "confidential ones too (public: always)")
     code_lifetime: int = Field(60, gt=0, le=600, description="authorization code lifetime, s")
     session_lifetime: int = Field(8 * 3600, gt=0, description="sign-in session lifetime, s")
+    trusted_proxies: str = Field("", description="addresses or networks (comma-separated) "
+                                 "whose X-Forwarded-For/-Proto are believed; none by default")
     metrics_token: SecretStr | None = Field(None, description="bearer token a scraper of "
                                             "/metrics presents (unset: loopback callers only)")
     log_format: str = Field("text", description="log lines: json (one object per line) "

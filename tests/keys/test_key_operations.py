@@ -24,7 +24,7 @@ from casegate.storage.db import make_engine, session_factory, transaction
 from casegate.storage.models import ClientRegistration, SigningKey
 from fixtures.commands import as_json, assert_fails_cleanly, user_shell
 from fixtures.factories import CASES_PATH, SEED_BODY, bearer, get_token
-from fixtures.served import cli
+from fixtures.served import Served, cli
 from fixtures.sql_dump import dump
 
 KEYS_PATH = "/prweb/PRRestService/oauth2/v1/token/keys"
@@ -185,3 +185,36 @@ def test_serve_refuses_a_wrong_or_missing_secret_key(settings: Settings) -> None
     (settings.home / "secret.key").unlink()
     missing = cli(env, "serve", "--http", check=False)
     assert_fails_cleanly(missing, "no secret key", "secret.key")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_every_worker_signs_with_a_rotated_key_within_30_seconds_without_a_restart(
+        tmp_path: Path, database_url: str) -> None:
+    served = Served(tmp_path / "home", database_url, workers=2)
+    served.start()
+    try:
+        demo = served.demo
+
+        def kids(count: int) -> list[str]:
+            """Kids of `count` tokens, each on a new connection (the kernel spreads them
+            over both workers)."""
+            found = []
+            for _ in range(count):
+                with served.client() as http:
+                    token = get_token(http, demo["client_id"], demo["client_secret"])
+                found.append(_header(token["access_token"])["kid"])
+            return found
+
+        old = set(kids(4))
+        assert len(old) == 1
+        new = as_json(cli(served.env, "keys", "rotate", "--json"))["kid"]
+        deadline = time.monotonic() + 45
+        while set(kids(16)) != {new}:
+            assert time.monotonic() < deadline, "a worker still signs with the old key"
+            time.sleep(2)
+        with served.client() as http:  # and the old key's tokens still verify everywhere
+            published = [k["kid"] for k in http.get(KEYS_PATH).json()["keys"]]
+        assert published == [*old, new]
+        assert served.process is not None and served.process.poll() is None
+    finally:
+        served.stop()

@@ -1,44 +1,84 @@
-"""The `casegate` command: one sub-app per noun."""
+"""The `casegate` command: one sub-app per noun.
+
+Each noun's module is imported only when that command runs (LAZY below): `casegate --help`
+or `casegate token get` does not pay for SQLAlchemy, Alembic, pydantic or the web stack.
+"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.main
+from typer import _click as click
+from typer.core import TyperCommand, TyperGroup
 
-from casegate import bootstrap
-from casegate.cli import (
-    access,
-    audit,
-    client,
-    consent,
-    context,
-    operator,
-    ops,
-    remote,
-    token,
-    trust,
-)
 from casegate.cli.output import emit, errors, say
 
 app = typer.Typer(help="casegate: an OAuth 2.0 authorization server and the case API it "
-                       "protects.", no_args_is_help=True, add_completion=False)
-app.add_typer(client.app, name="client")
-app.add_typer(operator.app, name="operator")
-app.add_typer(token.app, name="token")
-app.add_typer(consent.app, name="consent")
-app.add_typer(access.roles, name="role")
-app.add_typer(access.accessgroups, name="accessgroup")
-app.add_typer(access.casetypes, name="casetype")
-app.add_typer(trust.profiles, name="tokenprofile")
-app.add_typer(trust.mappings, name="identitymapping")
-app.command("audit")(audit.audit)
-app.add_typer(ops.keys_app, name="keys")
-app.add_typer(ops.db_app, name="db")
-app.command("backup")(ops.backup)
-app.add_typer(remote.app, name="remotesystem")
-access.casetypes.command("import")(remote.import_case_types)
+                       "protects.", no_args_is_help=True, add_completion=False,
+                  # plain help: rich's renderer alone took longer to import than the rest
+                  rich_markup_mode=None)
+
+# name: (module, attribute: a Typer app or a command function, the one-line help)
+LAZY = {
+    "client": ("casegate.cli.client", "app",
+               "Client registrations: the applications that may ask for tokens."),
+    "operator": ("casegate.cli.operator", "app",
+                 "Operators: people who sign in and service operators for clients."),
+    "token": ("casegate.cli.token", "app",
+              "Act as a client: get (the default), revoke or introspect a token."),
+    "consent": ("casegate.cli.consent", "app",
+                "Consents people gave to clients at the consent page."),
+    "role": ("casegate.cli.access", "roles", "Roles: privileges on case types."),
+    "accessgroup": ("casegate.cli.access", "accessgroups",
+                    "Access groups: roles, and the scopes tokens may carry."),
+    "casetype": ("casegate.cli.remote", "casetypes",  # with `import --remote`
+                 "Case types: class name, ID prefix, processes, content schema."),
+    "audit": ("casegate.cli.audit", "audit", "Print the audit log: tokens issued and "
+              "refused, revocations, admin changes."),
+    "keys": ("casegate.cli.ops", "keys_app", "Signing keys: list them, rotate them."),
+    "db": ("casegate.cli.ops", "db_app", "The database schema."),
+    "backup": ("casegate.cli.ops", "backup", "A consistent copy of a SQLite database "
+               "while casegate runs."),
+    "tokenprofile": ("casegate.cli.trust", "profiles",
+                     "Token profiles: JWT issuers trusted for the JWT bearer grant."),
+    "identitymapping": ("casegate.cli.trust", "mappings",
+                        "Identity mappings: assertions (JWT or SAML) to operators."),
+    "remotesystem": ("casegate.cli.remote", "app",
+                     "Remote systems: other casegates whose case types are used here."),
+}
+
+
+class Lazy(TyperCommand):
+    """Stands in the command list with its one-line help; the real command is built from
+    its module when it is run (or its own --help asked for)."""
+
+    def __init__(self, name: str, module: str, attribute: str, short_help: str) -> None:
+        super().__init__(name, short_help=short_help, help=short_help, add_help_option=False)
+        self._where = (module, attribute)
+        self._real: click.Command | None = None
+
+    def real(self) -> click.Command:
+        if self._real is None:
+            found = getattr(importlib.import_module(self._where[0]), self._where[1])
+            if not isinstance(found, typer.Typer):
+                single = typer.Typer(add_completion=False)
+                single.command(self.name)(found)
+                found = single
+            found._add_completion = False  # a part of `casegate`, not a program of its own
+            found.rich_markup_mode = None
+            self._real = typer.main.get_command(found)
+        return self._real
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        return self.real().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return self.real().invoke(ctx)
 
 
 @app.command("init")
@@ -48,6 +88,9 @@ def init(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Create the database, a signing key and an administrator (idempotent)."""
+    from casegate import bootstrap
+    from casegate.cli import context
+
     with errors():
         result = bootstrap.init(context.settings(), demo, context.actor())
     if as_json:
@@ -87,6 +130,7 @@ def serve(
 ) -> None:
     """Run the server: HTTPS on 127.0.0.1:8443 by default."""
     from casegate import logs
+    from casegate.cli import context, ops
     from casegate.issuer import settle
     from casegate.storage.db import make_engine, session_factory
     from casegate.web.serve import serve as run
@@ -107,4 +151,8 @@ def serve(
 
 
 def main() -> None:
-    app()
+    command = typer.main.get_command(app)
+    assert isinstance(command, TyperGroup)
+    for name, (module, attribute, short_help) in LAZY.items():
+        command.add_command(Lazy(name, module, attribute, short_help))
+    command(prog_name="casegate")

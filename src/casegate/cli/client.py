@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from casegate.bootstrap import write_private
 from casegate.cli import context
 from casegate.cli.output import emit, errors, read_text, say
 from casegate.clients import service
@@ -27,6 +26,8 @@ CredentialsFile = Annotated[Path | None, typer.Option(
 def _write(path: Path, text: str) -> None:
     """Called inside the transaction: a file that cannot be written rolls the change back,
     rather than leaving a new secret that nobody was ever shown."""
+    from casegate.bootstrap import write_private  # bootstrap imports everything init needs
+
     try:
         write_private(path, text)
     except OSError as exc:

@@ -64,6 +64,11 @@ def keys_rotate(
         emit(made, as_json, f"new signing key {row.kid} ({row.alg})")
 
 
+@db_app.callback()
+def db_group() -> None:
+    """The database schema."""  # a callback keeps `db` a group while it has one command
+
+
 @db_app.command("upgrade")
 def db_upgrade(as_json: Json = False) -> None:
     """Migrate the database to this casegate's schema (safe to run again, and from several

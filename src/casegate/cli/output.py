@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from sqlalchemy import exc as exc_sa
 
 from casegate.errors import CasegateError
 
@@ -63,14 +62,18 @@ def errors() -> Iterator[None]:
         yield
     except CasegateError as exc:
         fail(exc.message)
-    except (exc_sa.ArgumentError, exc_sa.NoSuchModuleError):
-        fail("CASEGATE_DATABASE_URL is not a database URL casegate can use "
-             "(sqlite:///FILE or postgresql+psycopg://USER:PASSWORD@HOST/DB)")
-    except exc_sa.DBAPIError as exc:
-        # the driver's first line says why (refused, no such database, bad password) and
-        # holds no password; the URL itself is never printed
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        fail(f"cannot use the database: {reason}")
+    except Exception as exc:
+        from sqlalchemy import exc as exc_sa  # loaded by then: only a database raises these
+
+        if isinstance(exc, exc_sa.ArgumentError | exc_sa.NoSuchModuleError):
+            fail("CASEGATE_DATABASE_URL is not a database URL casegate can use "
+                 "(sqlite:///FILE or postgresql+psycopg://USER:PASSWORD@HOST/DB)")
+        elif isinstance(exc, exc_sa.DBAPIError):
+            # the driver's first line says why (refused, no such database, bad password)
+            # and holds no password; the URL itself is never printed
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            fail(f"cannot use the database: {reason}")
+        raise
 
 
 def fail(message: str) -> None:

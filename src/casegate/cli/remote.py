@@ -10,7 +10,7 @@ import typer
 
 from casegate.cases import remote as remote_cases
 from casegate.cli import context
-from casegate.cli.access import describe_case_type
+from casegate.cli.access import casetypes, describe_case_type
 from casegate.cli.output import emit, emit_rows, errors, read_text
 from casegate.cli.token import read_credentials
 from casegate.errors import CasegateError, Invalid
@@ -131,3 +131,7 @@ def _offered(cfg: Settings, system: RemoteSystem,
     finally:
         client.close()
         engine.dispose()
+
+
+# `casetype import --remote` is one of the casetype commands (loaded from here: see LAZY)
+casetypes.command("import")(import_case_types)
