@@ -138,12 +138,13 @@ def assert_audit_complete(database_url: str, tally: Tally) -> None:
 
 def assert_log_readable(served: Served, tally: Tally) -> None:
     text = served.log.read_text()
-    failed = [m.group(1) for m in re.finditer(r"^([A-Z]+ /\S*) failed: ", text, re.M)]
+    # a line is "<time> <level> <logger>: POST /path failed: …" in the text log format
+    failed = [m.group(1) for m in re.finditer(r"^(?:.*?: )?([A-Z]+ /\S*) failed: ", text, re.M)]
     # one line per request that failed (readiness probes answer without logging)
     seen = [f"{r.request.method} {r.request.url.path}" for r in tally.unavailable]
     assert sorted(failed) == sorted(seen), text[-3000:]
     # a given failure's traceback at most once a minute (the test lasts less than one)
-    traced = re.findall(r"^[A-Z]+ /\S* failed: (.*) \(traceback below", text, re.M)
+    traced = re.findall(r"^(?:.*?: )?[A-Z]+ /\S* failed: (.*) \(traceback below", text, re.M)
     assert len(traced) == len(set(traced)), traced
     # (a traceback shows the exceptions chained to it: a driver's error and SQLAlchemy's)
     assert text.count("Traceback (most recent call last)") <= 3 * len(traced)
