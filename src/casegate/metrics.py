@@ -11,7 +11,9 @@ prometheus_client.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +29,23 @@ REVOCATIONS = {"token.revoked": "token", "client.tokens_revoked": "client",
 _metrics: dict[str, Any] = {}
 
 
+def multiprocess_dir(home: Path, port: int) -> Path:
+    """Where one server's workers keep their counts: shared memory (or the temp folder), not
+    the data folder, as the counts are memory-mapped files: on a full database disk, growing
+    one would kill the worker (SIGBUS) where the database alone answers 503."""
+    # a shared folder: prepare_multiprocess_dir refuses one another user made first
+    shm = Path("/dev/shm")  # noqa: S108
+    base = shm if os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    tag = hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:12]
+    return base / f"casegate-metrics-{tag}-port-{port}"
+
+
 def prepare_multiprocess_dir(path: Path) -> None:
     """For `serve`, before its workers start: an empty folder all of them write to."""
     chosen = Path(os.environ.get(MULTIPROC_ENV) or path)
     chosen.mkdir(parents=True, mode=0o700, exist_ok=True)
+    if chosen.is_symlink() or chosen.stat().st_uid != os.getuid():
+        raise RuntimeError(f"{chosen} belongs to another user: set {MULTIPROC_ENV}")
     for stale in chosen.glob("*.db"):  # a previous run's counts (only prometheus_client's files)
         stale.unlink()
     os.environ[MULTIPROC_ENV] = str(chosen)

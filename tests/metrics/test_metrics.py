@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from casegate import metrics
 from casegate.app import create_app
 from casegate.settings import Settings
 from fixtures.factories import CASES_PATH, REVOKE_PATH, SEED_BODY, TOKEN_PATH, bearer
@@ -79,7 +80,7 @@ def test_a_scrape_counts_what_both_workers_did(two_workers: Served) -> None:
         assert sample(text, "casegate_http_requests_total", method="POST", route=CASES_PATH,
                       status="201") == 1
         assert "casegate_db_connections_in_use" in text
-    files = list((two_workers.home / "metrics" / f"port-{two_workers.port}").glob("*.db"))
+    files = list(metrics.multiprocess_dir(two_workers.home, two_workers.port).glob("*.db"))
     pids = {re.search(r"_(\d+)\.db$", f.name).group(1) for f in files}  # type: ignore[union-attr]
     assert len(pids) == 2  # two processes wrote the counts each scrape added up
 

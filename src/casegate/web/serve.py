@@ -93,7 +93,7 @@ def _worker(settings: Settings) -> None:
 def serve(settings: Settings, say: Callable[[str], None]) -> None:
     settings = prepare_tls(settings, say)
     # one folder per listening port: two servers sharing a home keep their counts apart
-    metrics.prepare_multiprocess_dir(settings.home / "metrics" / f"port-{settings.port}")
+    metrics.prepare_multiprocess_dir(metrics.multiprocess_dir(settings.home, settings.port))
     say(f"casegate serving {settings.base_url} with {settings.workers} process(es)")
     if settings.workers == 1:
         run_process(settings)
