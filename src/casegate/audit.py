@@ -71,12 +71,11 @@ class BatchedAudit:
         self._interval = interval
         self.capacity = capacity
         self._rows: deque[dict[str, Any]] = deque()
-        self._lock = threading.Lock()  # guards _rows and counts
+        self._lock = threading.Lock()  # guards _rows
         self._writing = threading.Lock()  # one writer at a time: a batch is written once
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.failures = 0  # consecutive failed writes (for the backoff and readiness)
-        self.counts: dict[tuple[str, str], int] = {}  # for /metrics: this process's own
 
     def add(self, event: str, *, actor: str = "", subject: str = "", outcome: str = "ok",
             **detail: Any) -> None:
@@ -85,7 +84,6 @@ class BatchedAudit:
             if len(self._rows) >= self.capacity:
                 raise AuditFull(f"{len(self._rows)} audit events wait for the database")
             self._rows.append(values)
-            self.counts[(event, outcome)] = self.counts.get((event, outcome), 0) + 1
         metrics.audited(event, subject, outcome, detail)
 
     @property
