@@ -33,6 +33,7 @@ from casegate.storage.db import make_engine, session_factory
 from casegate.web import admin, docs, health, pages, scrape
 from casegate.web.access import AccessLog
 from casegate.web.input_check import RefuseControlCharacters
+from casegate.web.methods import Methods
 from casegate.web.middleware import Guard
 from casegate.web.runtime import Runtime
 
@@ -87,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(denylist_api.router)
     docs.install(app)
     install_error_handlers(app)
+    app.add_middleware(Methods, routes=app.router.routes)
     app.add_middleware(Guard, max_body=settings.max_body_bytes, https=not settings.http)
     return app
 

@@ -37,7 +37,13 @@ def test_oauth_endpoints_are_documented_with_form_bodies_and_basic_auth(
     ops = operations(doc)
     token = ops[("post", "/prweb/PRRestService/oauth2/v1/token")]
     form = token["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
-    assert form["required"] == ["grant_type"]
+    # one schema per grant type, for every grant type the server says it supports
+    branches = {b["properties"]["grant_type"]["const"]: b for b in form["oneOf"]}
+    supported = http.get("/.well-known/oauth-authorization-server").json()
+    assert set(branches) == set(supported["grant_types_supported"])
+    assert all("grant_type" in b["required"] for b in branches.values())
+    assert "code" in branches["authorization_code"]["required"]
+    assert {"username", "password"} <= set(branches["password"]["required"])
     assert {"clientBasic": []} in token["security"]
     assert doc["components"]["securitySchemes"]["clientBasic"]["scheme"] == "basic"
     for path in ("/prweb/PRRestService/oauth2/v1/revoke",

@@ -19,6 +19,7 @@ from casegate.cases.errors import ApiError
 from casegate.errors import Invalid
 from casegate.oauth import denylist
 from casegate.storage.db import transaction
+from casegate.web import openapi
 from casegate.web.deps import CurrentPrincipal, CurrentRuntime, require_scope
 
 PATH = "/prweb/api/oauth2/v1/token/denylist"
@@ -39,7 +40,7 @@ def _administrator(principal: CurrentPrincipal, rt: CurrentRuntime) -> None:
                                 f"(access group {principal.group.name})")
 
 
-@router.get(PATH, summary="The deny list (administrators)")
+@router.get(PATH, summary="The deny list (administrators)", responses=openapi.DENY_LIST)
 def list_denied(principal: CurrentPrincipal, rt: CurrentRuntime) -> JSONResponse:
     _administrator(principal, rt)
     with rt.factory() as session:
@@ -47,7 +48,8 @@ def list_denied(principal: CurrentPrincipal, rt: CurrentRuntime) -> JSONResponse
     return JSONResponse({"tokens": rows}, headers={"Cache-Control": "no-store"})
 
 
-@router.post(PATH, status_code=201, summary="Deny a suspicious token (administrators)")
+@router.post(PATH, status_code=201, summary="Deny a suspicious token (administrators)",
+             responses=openapi.DENY_TOKEN)
 def add_denied(body: Suspicious, principal: CurrentPrincipal,
                rt: CurrentRuntime) -> JSONResponse:
     _administrator(principal, rt)
