@@ -29,7 +29,8 @@ router = APIRouter(tags=["Deny list"])
 class Suspicious(BaseModel):
     model_config = ConfigDict(extra="forbid")
     token: str = Field(max_length=4096, description="an access token, or only its jti")
-    reason: str = Field(max_length=200, description="why it is denied")
+    reason: str = Field(min_length=1, max_length=denylist.MAX_REASON,
+                        description="why it is denied")
 
 
 def _administrator(principal: CurrentPrincipal, rt: CurrentRuntime) -> None:

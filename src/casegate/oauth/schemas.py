@@ -119,8 +119,10 @@ class DenyList(TypedDict):
 
 
 # -- the forms (application/x-www-form-urlencoded) -----------------------------------------
-def _fields(fields: dict[str, str]) -> dict[str, Any]:
-    return {name: {"type": "string", "description": text} for name, text in fields.items()}
+def _fields(fields: dict[str, str], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    # a required field sent empty is refused as missing
+    return {name: {"type": "string", "description": text} | (
+        {"minLength": 1} if name in required else {}) for name, text in fields.items()}
 
 
 CLIENT_FIELDS = _fields({
@@ -135,15 +137,17 @@ GRANT_FIELDS: dict[str, tuple[dict[str, Any], list[str]]] = {
     "client_credentials": (SCOPE, []),
     "authorization_code": (_fields({"code": "the code",
                                     "redirect_uri": "as in the authorization request",
-                                    "code_verifier": "the PKCE verifier"}), ["code"]),
-    "refresh_token": (_fields({"refresh_token": "the refresh token"}) | SCOPE,
-                      ["refresh_token"]),
-    "password": (_fields({"username": "the operator", "password": "its password"}) | SCOPE,
-                 ["username", "password"]),
+                                    "code_verifier": "the PKCE verifier"}, ("code",)),
+                           ["code"]),
+    "refresh_token": (_fields({"refresh_token": "the refresh token"}, ("refresh_token",))
+                      | SCOPE, ["refresh_token"]),
+    "password": (_fields({"username": "the operator", "password": "its password"},
+                         ("username", "password")) | SCOPE, ["username", "password"]),
     "urn:ietf:params:oauth:grant-type:jwt-bearer": (
-        _fields({"assertion": "the JWT"}) | SCOPE, ["assertion"]),
+        _fields({"assertion": "the JWT"}, ("assertion",)) | SCOPE, ["assertion"]),
     "urn:ietf:params:oauth:grant-type:saml2-bearer": (
-        _fields({"assertion": "the SAML assertion, base64url"}) | SCOPE, ["assertion"]),
+        _fields({"assertion": "the SAML assertion, base64url"}, ("assertion",)) | SCOPE,
+        ["assertion"]),
 }
 # Basic, or the client's fields in the form (no scheme to declare for that)
 CLIENT_AUTH: list[dict[str, list[str]]] = [{"clientBasic": []}, {}]
@@ -168,4 +172,4 @@ def token_form() -> dict[str, Any]:
 TOKEN_DOC = form_body(token_form())
 TOKEN_ARG_DOC = form_body({"type": "object", "required": ["token"], "properties": _fields({
     "token": "an access token of this client (a refresh token too, at revocation)",
-    "token_type_hint": "optional: access_token or refresh_token"}) | CLIENT_FIELDS})
+    "token_type_hint": "optional: access_token or refresh_token"}, ("token",)) | CLIENT_FIELDS})
