@@ -181,8 +181,19 @@ HEALTH = ok(Health, "the process answers") | oauth(400, text=CONTROL_CHARACTER)
 READY = ok(Readiness, "the database takes writes and the audit log takes events") | {
     503: {"model": Readiness, "description": "not ready, and why (`reason`)"}} | oauth(
     400, text=CONTROL_CHARACTER)
-METRICS = ok(None, "Prometheus text exposition") | oauth(400, 401, 403, text=CONTROL_CHARACTER | {
-    401: ("invalid_token: CASEGATE_METRICS_TOKEN is set and was not presented", {
-        "WWW-Authenticate": header('Bearer realm="casegate-metrics"')}),
-    403: ("access_denied: a caller other than loopback, with no CASEGATE_METRICS_TOKEN set",
-          None)})
+def json_errors(answers: Responses) -> Responses:
+    """The errors of a route whose own answer is not JSON: FastAPI would document them in the
+    route's media type, so they name their schema themselves (other routes' `model`s put it
+    in the components)."""
+    return {status: {key: value for key, value in answer.items() if key != "model"} | {
+        "content": {"application/json": {"schema": {
+            "$ref": f"#/components/schemas/{answer['model'].__name__}"}}}}
+        for status, answer in answers.items()}
+
+
+METRICS = ok(None, "Prometheus text exposition") | json_errors(oauth(
+    400, 401, 403, text=CONTROL_CHARACTER | {
+        401: ("invalid_token: CASEGATE_METRICS_TOKEN is set and was not presented", {
+            "WWW-Authenticate": header('Bearer realm="casegate-metrics"')}),
+        403: ("access_denied: a caller other than loopback, with no CASEGATE_METRICS_TOKEN "
+              "set", None)}))
