@@ -1,5 +1,5 @@
 """POST /prweb/api/v1/cases: the common case is answered in front of FastAPI
-(cases/fast_create.py); refusals reach the full route, which answers and audits them."""
+(web/fast_create.py); refusals reach the full route, which answers and audits them."""
 
 from typing import Any
 

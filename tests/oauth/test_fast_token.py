@@ -1,4 +1,4 @@
-"""The token endpoint's common case is answered before routing (oauth/fast_token.py); every
+"""The token endpoint's common case is answered before routing (web/fast_token.py); every
 other request reaches the full endpoint, which answers exactly as before."""
 
 import sqlite3
