@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -144,15 +144,3 @@ class CreatedCaseV2(BaseModel):
     ID: str
     nextAssignmentInfo: AssignmentInfo
     data: CaseData
-
-
-class PegaMessage(BaseModel):
-    ID: str = Field(examples=["Pega_API_InvalidRequest"])
-    message: str = Field(examples=["caseTypeID is required"])
-
-
-class PegaErrors(BaseModel):
-    """Every refusal of the case API (cases/errors.py)."""
-
-    pxObjClass: Literal["Pega-API"]
-    errors: list[PegaMessage] = Field(min_length=1)

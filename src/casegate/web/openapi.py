@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired
 
+from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from casegate.cases.schemas import (
@@ -21,7 +22,6 @@ from casegate.cases.schemas import (
     CaseTypeList,
     CreatedCase,
     CreatedCaseV2,
-    PegaErrors,
 )
 from casegate.oauth.schemas import (
     DenyEntry,
@@ -35,6 +35,18 @@ from casegate.oauth.schemas import (
 )
 
 Responses = dict[int | str, dict[str, Any]]
+
+
+class PegaMessage(BaseModel):
+    ID: str = Field(examples=["Pega_API_InvalidRequest"])
+    message: str = Field(examples=["caseTypeID is required"])
+
+
+class PegaErrors(BaseModel):
+    """Every refusal under /prweb/api/ (web/api_errors.py)."""
+
+    pxObjClass: Literal["Pega-API"]
+    errors: list[PegaMessage] = Field(min_length=1)
 
 
 class Health(TypedDict):
@@ -177,6 +189,8 @@ USERINFO = ok(UserInfo, "who the token's operator is", headers=NO_STORE) | oauth
               "character", None),
         401: ("invalid_token, or no token (then without an error code)", BEARER_CHALLENGE),
         403: ("insufficient_scope: the token lacks openid", BEARER_CHALLENGE)})
+# userinfo reads the bearer token itself: the scheme is declared, not a dependency
+BEARER: dict[str, Any] = {"security": [{"OAuth2ClientCredentials": []}]}
 HEALTH = ok(Health, "the process answers") | oauth(400, text=CONTROL_CHARACTER)
 READY = ok(Readiness, "the database takes writes and the audit log takes events") | {
     503: {"model": Readiness, "description": "not ready, and why (`reason`)"}} | oauth(
