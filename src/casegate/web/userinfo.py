@@ -22,8 +22,10 @@ def _bearer_error(status: int, error: str, description: str) -> JSONResponse:
                         headers=challenge(error, description) | {"Cache-Control": "no-store"})
 
 
-@router.api_route(metadata.USERINFO, methods=["GET", "POST"], summary="UserInfo",
-                  responses=openapi.USERINFO, openapi_extra=openapi.BEARER)
+@router.get(metadata.USERINFO, summary="UserInfo", responses=openapi.USERINFO,
+            openapi_extra=openapi.BEARER)
+@router.post(metadata.USERINFO, summary="UserInfo", responses=openapi.USERINFO,
+             openapi_extra=openapi.BEARER)
 async def userinfo(request: Request) -> Response:
     """OpenID Connect Core §5.3: who the access token's person is."""
     rt = runtime(request)
