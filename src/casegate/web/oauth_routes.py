@@ -12,20 +12,15 @@ from starlette.concurrency import run_in_threadpool
 from casegate import metrics
 from casegate.oauth import metadata
 from casegate.oauth.client_auth import credentials
-from casegate.oauth.errors import (
-    NO_STORE,
-    OAuth2Error,
-    error_response,
-    oauth_error,
-    too_many_failures,
-)
+from casegate.oauth.errors import OAuth2Error, oauth_error
 from casegate.oauth.grants import GRANTS
-from casegate.oauth.requests import FormRequest, read_form
+from casegate.oauth.requests import FormRequest
 from casegate.oauth.schemas import TOKEN_ARG_DOC, TOKEN_DOC
 from casegate.oauth.scopes import OIDC
 from casegate.oauth.server import AuthorizationServer
 from casegate.storage.models import AccessGroup
 from casegate.web import openapi
+from casegate.web.oauth_http import NO_STORE, error_response, read_form, too_many_failures
 
 router = APIRouter(tags=["OAuth 2.0"])
 
