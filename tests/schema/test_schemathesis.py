@@ -40,15 +40,23 @@ def credentials(served: Served) -> Credentials:
     return register(served)
 
 
-def test_schemathesis_finds_nothing_wrong(served: Served, credentials: Credentials,
-                                          tmp_path: Path) -> None:
-    outcome = run(served, credentials, tmp_path / "run")
+def test_every_operation_answers_as_documented(served: Served, credentials: Credentials,
+                                               tmp_path: Path) -> None:
+    outcome = run(served, credentials, tmp_path / "run", max_time=20,
+                  phases="examples,coverage,fuzzing")
     assert outcome.exit_code == 0, outcome.output
     operations = outcome.report["operations"]
     assert operations["tested"] == operations["total"] > 15, outcome.output
+    assert "Traceback" not in served.log.read_text()
+
+
+def test_a_new_case_is_read_and_updated_through_the_links(
+        served: Served, credentials: Credentials, tmp_path: Path) -> None:
+    outcome = run(served, credentials, tmp_path / "run", max_time=20, phases="stateful")
+    assert outcome.exit_code == 0, outcome.output
     links = re.search(r"API Links:\s+(\d+) covered", outcome.output)
     assert links and int(links.group(1)) > 0, outcome.output
-    # the links were followed to the end: a case the run made was updated with its ETag
+    # followed to the end: a case the run made was updated with the ETag it came with
     with served.client() as web:
         listed = web.get(CASES, params={"pageSize": 500},
                          headers={"Authorization": f"Bearer {credentials.access_token}"})
