@@ -2,7 +2,7 @@
 
 The bodies are built elsewhere (oauth/tokens.py, introspection.py, metadata.py, keys.py,
 denylist.py); these shapes describe them, and the suite's schemathesis run checks that the
-two agree. The forms are read by hand (oauth/requests.py), so their schemas are written out
+two agree. The forms are read by hand (web/oauth_http.py), so their schemas are written out
 here rather than derived from a parameter list."""
 
 from __future__ import annotations
