@@ -57,7 +57,7 @@ def serving(served: Served, *args: str, probe: Callable[[], object]) -> Iterator
                 except (httpx.HTTPError, OSError):
                     if time.monotonic() > deadline:
                         raise AssertionError(f"not serving: {served.log.read_text()}") from None
-                    time.sleep(0.2)
+                    time.sleep(0.05)
             yield served.log.read_text()
         finally:
             served.stop()
