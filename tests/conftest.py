@@ -6,6 +6,10 @@ import sys
 # make tests/ importable, so test modules can `from fixtures.postgres import PostgresServer`
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
+from fixtures.bytecode import keep_bytecode  # noqa: E402
+
+keep_bytecode()  # before the heavy imports below
+
 import os  # noqa: E402
 import shutil  # noqa: E402
 import uuid  # noqa: E402
@@ -22,6 +26,9 @@ from casegate.app import create_app  # noqa: E402
 from casegate.settings import Settings  # noqa: E402
 from casegate.storage.db import make_engine, session_factory  # noqa: E402
 from fixtures.postgres import PostgresServer  # noqa: E402
+
+# how the tests are spread over pytest-xdist workers
+pytest_plugins = ["fixtures.distribution"]
 
 KEPT_ENV = {"CASEGATE_TEST_POSTGRES_URL"}
 BASE_URL = "https://127.0.0.1:8443"
@@ -131,3 +138,14 @@ def http(settings: Settings, demo: dict[str, Any]) -> Iterator[TestClient]:
     """The real app in-process (no socket); lifespan runs, so keys and audit are live."""
     with TestClient(create_app(settings), base_url=BASE_URL) as client:
         yield client
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_database_url(request: pytest.FixtureRequest,
+                        tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An empty database for a served casegate that a module's tests share, on each engine."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('module-db') / 'casegate.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database(f"m_{uuid.uuid4().hex[:16]}")
+

@@ -29,7 +29,7 @@ import trustme
 
 from fixtures.factories import CASES_PATH, REVOKE_PATH, SEED_BODY, TOKEN_PATH
 from fixtures.postgres import PostgresServer
-from fixtures.served import cli, free_port, with_bytecode_cache
+from fixtures.served import cli_in_process, free_port, with_bytecode_cache
 
 PROXY = "127.0.0.2"
 CALLER = "127.0.0.3"
@@ -95,7 +95,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path,
             return
         except httpx.HTTPError:
             assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+            time.sleep(0.05)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -119,7 +119,7 @@ def topology(postgres: PostgresServer, tmp_path: Path) -> Iterator[Topology]:
     env = with_bytecode_cache(env | {
         "CASEGATE_HOME": str(tmp_path / "home"), "CASEGATE_DATABASE_URL": url,
         "CASEGATE_ISSUER": public, "CASEGATE_TRUSTED_PROXIES": PROXY})
-    demo = json.loads(cli(env, "init", "--demo", "--json").stdout)
+    demo = json.loads(cli_in_process(env, "init", "--demo", "--json"))
 
     processes: list[subprocess.Popen[bytes]] = []
     try:

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from casegate.web import tls
-from fixtures.served import Served, cli
+from fixtures.served import Served, cli, cli_in_process
 
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 FINGERPRINT = re.compile(r"SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})\b")
@@ -35,7 +35,7 @@ def initialised(tmp_path: Path, database_url: str) -> Served:
     """A home with `casegate init` done, nothing served yet."""
     served = Served(tmp_path / "home", database_url)
     served.home.mkdir(parents=True)
-    cli(served.env, "init")
+    cli_in_process(served.env, "init")
     return served
 
 
@@ -57,7 +57,7 @@ def serving(served: Served, *args: str, probe: Callable[[], object]) -> Iterator
                 except (httpx.HTTPError, OSError):
                     if time.monotonic() > deadline:
                         raise AssertionError(f"not serving: {served.log.read_text()}") from None
-                    time.sleep(0.2)
+                    time.sleep(0.05)
             yield served.log.read_text()
         finally:
             served.stop()

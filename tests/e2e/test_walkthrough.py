@@ -22,9 +22,11 @@ SEED_BODY = (
 )
 
 
-@pytest.fixture
-def served(tmp_path: Path, database_url: str) -> Iterator[Served]:
-    server = Served(tmp_path / "home", database_url)
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory,
+           module_database_url: str) -> Iterator[Served]:
+    """One served casegate per engine for this module (the TLS test changes nothing)."""
+    server = Served(tmp_path_factory.mktemp("served") / "home", module_database_url)
     server.start()
     yield server
     server.stop()

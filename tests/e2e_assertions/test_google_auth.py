@@ -26,9 +26,12 @@ from fixtures.served import Served, cli
 TOKEN = "/prweb/PRRestService/oauth2/v1/token"
 
 
-@pytest.fixture
-def served(tmp_path: Path, database_url: str) -> Iterator[Served]:
-    server = Served(tmp_path / "home", database_url)
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory,
+           module_database_url: str) -> Iterator[Served]:
+    """One served casegate per engine for this module: each test trusts its own issuer and
+    makes its own clients, under names no other test uses."""
+    server = Served(tmp_path_factory.mktemp("served") / "home", module_database_url)
     server.start()
     yield server
     server.stop()

@@ -150,7 +150,7 @@ def test_serve_upgrades_an_older_database_at_start(release: Settings) -> None:
             except httpx.HTTPError:
                 pass
             assert time.monotonic() < deadline, (release.home / "serve.log").read_text()
-            time.sleep(0.2)
+            time.sleep(0.05)
         answer = httpx.post(base + TOKEN_PATH, data={"grant_type": "client_credentials"},
                             auth=(RELEASE["client_id"], RELEASE["client_secret"]))
         assert answer.status_code == 200
