@@ -29,15 +29,7 @@ def default_audiences(cfg: Settings) -> list[str]:
     return [cfg.base_url + metadata.TOKEN, cfg.base_url]
 
 
-def pairs(rows: Repeated, option: str) -> dict[str, str]:
-    """CLAIM=VALUE rows of a repeatable option."""
-    found: dict[str, str] = {}
-    for row in rows or []:
-        name, sep, value = row.partition("=")
-        if not sep or not name.strip():
-            raise Invalid(option, f"{row[:64]!r} is not NAME=VALUE")
-        found[name.strip()] = value
-    return found
+pairs = trust.pairs  # CLAIM=VALUE rows of a repeatable option
 
 
 @profiles.command("create")
