@@ -47,7 +47,7 @@ def test_an_expired_session_and_a_forged_form(served: Served, context: BrowserCo
     page.get_by_label("Name", exact=True).fill(name)
     page.get_by_label("Issuer (the iss the JWTs carry)").fill("https://forged.example")
     # what another site's page would post: the right fields without this browser's token
-    page.locator("input[name=csrf]").evaluate("input => input.value = 'forged'")
+    page.locator("#token-profile-form input[name=csrf]").evaluate("input => input.value = 'forged'")
     page.get_by_role("button", name="Create token profile").click()
     expect(page.get_by_role("heading", name="This form has expired")).to_be_visible()
     page.screenshot(path=str(artifacts / "csrf-refused.png"), full_page=True)
@@ -74,11 +74,11 @@ def test_a_refused_value_saves_nothing(served: Served, context: BrowserContext,
     page.goto(served.url + "/admin/remotesystems/new")
     name = unique("refused")
     page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label("The producer's URL").fill("http://producer.example")
+    page.get_by_label("The producer's URL, e.g.").fill("http://producer.example")
     page.get_by_label("or its client ID").fill("12345")
     page.get_by_label("and its client secret").fill("never saved")
     page.get_by_role("button", name="Create remote system").click()
-    url = page.get_by_label("The producer's URL")
+    url = page.get_by_label("The producer's URL, e.g.")
     expect(url).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#e-url")).to_contain_text("https://")
     expect(page.get_by_label("Name", exact=True)).to_have_value(name)  # kept for the next try
