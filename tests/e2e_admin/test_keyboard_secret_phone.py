@@ -134,7 +134,9 @@ def test_the_console_fits_a_phone(served: Served, phone: BrowserContext,
     page = phone.new_page()
     sign_in(page, served)
     for path, name in (("/admin/", "phone-dashboard"), ("/admin/clients/new", "phone-client"),
-                       ("/admin/clients", "phone-clients")):
+                       ("/admin/clients", "phone-clients"),
+                       ("/admin/tokenprofiles/new", "phone-tokenprofile"),
+                       ("/admin/identitymappings/new", "phone-identitymapping")):
         page.goto(served.url + path)
         expect(page.locator("h1")).to_be_visible()
         assert page.evaluate("window.innerWidth") == WIDTH
