@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from casegate.access import trust
 from casegate.access.identity import FIELDS
-from casegate.oauth.assertions import ALGORITHMS, DEFAULT_ALGORITHMS, DEFAULT_MAX_LIFETIME
+from casegate.access.trust import ALGORITHMS, DEFAULT_ALGORITHMS, DEFAULT_MAX_LIFETIME
 from casegate.storage.models import TokenProfile
 from casegate.web.admin.core import (
     ROOT,
