@@ -34,8 +34,9 @@ SIGNIN = ROOT + "/signin"
 COOKIE = "casegate_admin"
 TEMPLATES = Path(__file__).parent / "templates"
 ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-# the widest console form (a client registration) has about twenty fields
-MAX_FIELDS = 40
+# a client registration has about twenty-five fields; a role or an identity mapping one
+# checkbox per case type or access group: room for a few hundred of those
+MAX_FIELDS = 400
 # a JWKS, a PEM certificate or a credentials file: a few kilobytes each
 MAX_FILES = 4
 MAX_FILE = 256 * 1024
