@@ -35,6 +35,14 @@ class Browser:
         return self.http.post(path, data={"csrf": self.csrf(form_page), **(data or {})})
 
 
+    def upload(self, path: str, data: dict[str, str], files: dict[str, tuple[str, bytes]],
+               form_page: str = "/admin/") -> httpx.Response:
+        """A form with file fields, posted as multipart/form-data as a browser posts it."""
+        return self.http.post(path, data={"csrf": self.csrf(form_page), **data},
+                              files={name: (filename, content, "application/octet-stream")
+                                     for name, (filename, content) in files.items()})
+
+
 def error_of(html: str, field: str) -> str:
     """The message shown next to a form field."""
     found = re.search(rf'<p class="error" id="e-{re.escape(field)}">([^<]*)</p>', html)

@@ -2,15 +2,19 @@
 show none); the downloaded credentials file gets a token from the served casegate; the
 console on a phone-sized screen."""
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from e2e_admin.console import ADMIN, admin_password, serious_violations, sign_in
-from fixtures.served import Served
+from fixtures.factories import unique
+from fixtures.served import Served, cli
 
 WIDTH, HEIGHT = 375, 667
 
@@ -84,6 +88,37 @@ def test_create_with_the_keyboard_alone_and_see_the_secret_once(
     assert secret not in page.content()
 
 
+def test_a_token_profile_made_with_the_keyboard_alone(served: Served, context: BrowserContext,
+                                                     artifacts: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    name = unique("keyboard")
+    page = context.new_page()
+    sign_in(page, served)
+    tab_to(page, "a[href='/admin/tokenprofiles']")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1, name="Token profiles")).to_be_visible()
+    tab_to(page, "a[href='/admin/tokenprofiles/new']")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="New token profile")).to_be_visible()
+    tab_to(page, "#f-token-profile")
+    page.keyboard.type(name)
+    page.keyboard.press("Tab")
+    page.keyboard.type("https://keyboard.example")
+    tab_to(page, "#f-public-key")
+    page.keyboard.insert_text(key)
+    tab_to(page, "#f-allow-without-client")
+    page.keyboard.press("Space")
+    tab_to(page, "#token-profile-form button[type=submit]")
+    page.screenshot(path=str(artifacts / "tokenprofiles-keyboard.png"), full_page=True)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Token profile saved.")
+    made = json.loads(cli(served.env, "tokenprofile", "show", name, "--json").stdout)
+    assert made["issuer"] == "https://keyboard.example" and made["allow_without_client"]
+    assert len(made["keys"]) == 1
+
+
 @pytest.fixture
 def phone(browser: Browser) -> Iterator[BrowserContext]:
     profile = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, is_mobile=True,
@@ -99,7 +134,9 @@ def test_the_console_fits_a_phone(served: Served, phone: BrowserContext,
     page = phone.new_page()
     sign_in(page, served)
     for path, name in (("/admin/", "phone-dashboard"), ("/admin/clients/new", "phone-client"),
-                       ("/admin/clients", "phone-clients")):
+                       ("/admin/clients", "phone-clients"),
+                       ("/admin/tokenprofiles/new", "phone-tokenprofile"),
+                       ("/admin/identitymappings/new", "phone-identitymapping")):
         page.goto(served.url + path)
         expect(page.locator("h1")).to_be_visible()
         assert page.evaluate("window.innerWidth") == WIDTH

@@ -7,6 +7,7 @@ from pathlib import Path
 from playwright.sync_api import BrowserContext, Page, expect
 
 from e2e_admin.console import serious_violations, sign_in
+from e2e_admin.records import remote_system, trusted_issuer
 from fixtures.served import Served, cli
 
 
@@ -16,7 +17,9 @@ def check(page: Page, artifacts: Path, name: str) -> None:
 
 
 def test_every_page_is_accessible(served: Served, context: BrowserContext,
-                                  artifacts: Path) -> None:
+                                  artifacts: Path, tmp_path: Path) -> None:
+    trusted_issuer(served, tmp_path)
+    remote_system(served, tmp_path)
     page = context.new_page()
     page.goto(served.url + "/admin/")
     expect(page.get_by_role("heading", name="Sign in to the console")).to_be_visible()
@@ -35,19 +38,28 @@ def test_every_page_is_accessible(served: Served, context: BrowserContext,
     navigation = page.get_by_role("navigation", name="Records")
     for title, name in (("Client registrations", "clients"), ("Operators", "operators"),
                         ("Access groups and roles", "access"), ("Case types", "casetypes"),
+                        ("Token profiles", "tokenprofiles"),
+                        ("Identity mappings", "identitymappings"),
+                        ("Remote systems", "remotesystems"),
                         ("Signing keys", "keys"), ("Deny list", "denylist"),
                         ("Audit log", "audit"), ("Cases", "cases")):
         navigation.get_by_role("link", name=title, exact=True).click()
         expect(page.get_by_role("heading", level=1, name=title)).to_be_visible()
         check(page, artifacts, name)
         first = page.locator("main table tbody a").first
-        if name in ("clients", "operators", "access", "casetypes", "cases") and first.count():
+        if name not in ("keys", "denylist", "audit") and first.count():
             first.click()
             check(page, artifacts, f"{name}-record")
-    page.goto(served.url + "/admin/clients/new")
-    check(page, artifacts, "clients-new")
-    page.goto(served.url + "/admin/operators/new")
-    check(page, artifacts, "operators-new")
+            delete = page.locator("#delete")
+            if delete.count():
+                delete.click()
+                expect(page.get_by_role("button", name="Delete")).to_be_visible()
+                check(page, artifacts, f"{name}-delete")
+    for path in ("clients/new", "operators/new", "tokenprofiles/new", "identitymappings/new",
+                 "remotesystems/new", "access/roles/PegaRULES:PegaAPI"):
+        page.goto(f"{served.url}/admin/{path}")
+        expect(page.locator("h1")).to_be_visible()
+        check(page, artifacts, path.replace("/", "-").replace(":", "-"))
 
 
 def test_a_refusal_is_shown_next_to_its_field(served: Served, context: BrowserContext,

@@ -9,7 +9,7 @@ from casegate import audit
 from casegate.access.privileges import ADMIN, ALL, ROLE_PRIVILEGES
 from casegate.errors import Conflict, Invalid, NotFound
 from casegate.storage.db import get_or_raise
-from casegate.storage.models import AccessGroup, CaseType, Role
+from casegate.storage.models import AccessGroup, CaseType, IdentityMapping, Operator, Role
 
 ANY_CASE_TYPE = "*"
 PEGA_API_ROLE = "PegaRULES:PegaAPI"
@@ -34,6 +34,26 @@ def create_role(session: Session, name: str, privileges: list[str], case_types: 
     name = _name("role", name)
     if session.get(Role, name) is not None:
         raise Conflict(f"role {name!r} already exists")
+    role = Role(name=name, **_checked_role(session, privileges, case_types, read_all))
+    session.add(role)
+    audit.record(session, "role.created", actor=actor, subject=name)
+    return role
+
+
+def update_role(session: Session, name: str, privileges: list[str], case_types: list[str],
+                read_all: bool = True, actor: str = "") -> Role:
+    """New privileges, case types and reach, by the rules of `create_role`; every request of
+    the operators whose group holds the role is checked against them from now on."""
+    role = get_or_raise(session, Role, name, "role")
+    for column, value in _checked_role(session, privileges, case_types, read_all).items():
+        setattr(role, column, value)
+    audit.record(session, "role.updated", actor=actor, subject=name,
+                 privileges=role.privileges, case_types=role.case_types, read_all=read_all)
+    return role
+
+
+def _checked_role(session: Session, privileges: list[str], case_types: list[str],
+                  read_all: bool) -> dict[str, object]:
     unknown = [p for p in privileges if p not in ROLE_PRIVILEGES]
     if unknown or not privileges:
         # name the one that is wrong: a typo is the usual reason
@@ -44,11 +64,19 @@ def create_role(session: Session, name: str, privileges: list[str], case_types: 
     for case_type in case_types:
         if case_type != ANY_CASE_TYPE and session.get(CaseType, case_type) is None:
             raise NotFound("case type", case_type)
-    role = Role(name=name, privileges=list(dict.fromkeys(privileges)), case_types=case_types,
-                read_all=read_all)
-    session.add(role)
-    audit.record(session, "role.created", actor=actor, subject=name)
-    return role
+    return {"privileges": list(dict.fromkeys(privileges)), "case_types": case_types,
+            "read_all": read_all}
+
+
+def delete_role(session: Session, name: str, actor: str = "") -> None:
+    """Refused while an access group holds the role."""
+    role = get_or_raise(session, Role, name, "role")
+    holder = next((g.name for g in list_groups(session) if name in g.roles), None)
+    if holder is not None:
+        raise Conflict(f"role {name!r} is in access group {holder!r}: take it out of the "
+                       "group first")
+    session.delete(role)
+    audit.record(session, "role.deleted", actor=actor, subject=name)
 
 
 def ensure_pega_api_role(session: Session) -> Role:
@@ -104,6 +132,23 @@ def _checked_group(session: Session, roles: list[str], scopes: list[str]) -> dic
         if not scope or any(c in ' "\\' or not 0x21 <= ord(c) <= 0x7E for c in scope):
             raise Invalid("scope", f"{scope!r} is not a valid scope name")
     return {"roles": list(dict.fromkeys(roles)), "scopes": list(dict.fromkeys(scopes))}
+
+
+def delete_group(session: Session, name: str, actor: str = "") -> None:
+    """Refused while operators are in the group or an identity mapping may put them there."""
+    group = get_group(session, name)
+    member = session.scalar(select(Operator.id).where(Operator.access_group == name)
+                            .order_by(Operator.id))
+    if member is not None:
+        raise Conflict(f"access group {name!r} has operators (such as {member!r}): move them "
+                       "to another group first")
+    mapping = next((m.name for m in session.scalars(select(IdentityMapping))
+                    if name in m.allowed_groups), None)
+    if mapping is not None:
+        raise Conflict(f"access group {name!r} is allowed by identity mapping {mapping!r}: "
+                       "change that mapping first")
+    session.delete(group)
+    audit.record(session, "accessgroup.deleted", actor=actor, subject=name)
 
 
 def get_group(session: Session, name: str) -> AccessGroup:

@@ -19,7 +19,13 @@ from casegate import audit
 from casegate.access.identity import FIELDS
 from casegate.errors import Conflict, Invalid, NotFound
 from casegate.storage.db import get_or_raise
-from casegate.storage.models import AccessGroup, IdentityMapping, Operator, TokenProfile
+from casegate.storage.models import (
+    AccessGroup,
+    ClientRegistration,
+    IdentityMapping,
+    Operator,
+    TokenProfile,
+)
 
 # what an outside issuer's assertions may be signed with (oauth/assertions.py checks them)
 # never `none` or HMAC: a public key must not double as a shared secret (alg confusion)
@@ -129,6 +135,17 @@ def check_algorithms(algorithms: list[str] | None) -> list[str]:
     return chosen
 
 
+def pairs(rows: list[str] | None, field: str) -> dict[str, str]:
+    """NAME=VALUE rows (claim checks, claims and attribute mapping rows)."""
+    found: dict[str, str] = {}
+    for row in rows or []:
+        name, sep, value = row.partition("=")
+        if not sep or not name.strip():
+            raise Invalid(field, f"{row[:64]!r} is not NAME=VALUE")
+        found[name.strip()] = value
+    return found
+
+
 def check_fields(rows: dict[str, str], field: str) -> dict[str, str]:
     for source, target in rows.items():
         if not source or target not in FIELDS:
@@ -148,26 +165,82 @@ def create_profile(session: Session, name: str, *, issuer: str, jwks: str | None
     name = check_name("token profile", name)
     if session.get(TokenProfile, name) is not None:
         raise Conflict(f"token profile {name!r} already exists")
+    values = _checked_profile(session, name, issuer, audiences, algorithms,
+                              max_assertion_lifetime, claim_checks, required_claims, claim_map,
+                              allow_without_client)
+    keys, url, ca = key_source(jwks, jwks_url, public_key, cacert)
+    profile = TokenProfile(name=name, jwks=keys, jwks_url=url, cacert=ca, **values)
+    session.add(profile)
+    session.flush()  # column defaults are filled in by the INSERT
+    audit.record(session, "tokenprofile.created", actor=actor, subject=name,
+                 issuer=values["issuer"])
+    return profile
+
+
+def update_profile(session: Session, name: str, *, issuer: str, jwks: str | None = None,
+                   jwks_url: str | None = None, public_key: str | None = None,
+                   cacert: str | None = None, audiences: list[str] | None = None,
+                   algorithms: list[str] | None = None,
+                   max_assertion_lifetime: int = DEFAULT_MAX_LIFETIME,
+                   claim_checks: dict[str, str] | None = None,
+                   required_claims: list[str] | None = None,
+                   claim_map: dict[str, str] | None = None,
+                   allow_without_client: bool = False, actor: str = "") -> TokenProfile:
+    """The profile's settings replaced by the rules of `create_profile`; its keys are kept
+    unless new ones are given (one of jwks, jwks_url, public_key)."""
+    profile = get_profile(session, name)
+    values = _checked_profile(session, name, issuer, audiences, algorithms,
+                              max_assertion_lifetime, claim_checks, required_claims, claim_map,
+                              allow_without_client)
+    if jwks is not None or jwks_url is not None or public_key is not None:
+        values["jwks"], values["jwks_url"], values["cacert"] = key_source(
+            jwks, jwks_url, public_key, cacert)
+    elif cacert is not None:
+        if profile.jwks_url is None:
+            raise Invalid("cacert", "--cacert goes with --jwks-url")
+        values["cacert"] = check_cacert(cacert)
+    changed = sorted(k for k, v in values.items() if getattr(profile, k) != v)
+    for column, value in values.items():
+        setattr(profile, column, value)
+    audit.record(session, "tokenprofile.updated", actor=actor, subject=name, changed=changed)
+    return profile
+
+
+def _checked_profile(session: Session, name: str, issuer: str, audiences: list[str] | None,
+                     algorithms: list[str] | None, max_assertion_lifetime: int,
+                     claim_checks: dict[str, str] | None, required_claims: list[str] | None,
+                     claim_map: dict[str, str] | None,
+                     allow_without_client: bool) -> dict[str, Any]:
+    """A profile's settings (all but its keys) checked by every rule, as its columns."""
     issuer = check_name("issuer", issuer, 500)
     if issuer.isdigit():  # tokens without a client carry the issuer as client_id
         raise Invalid("issuer", "an issuer of digits only could be taken for a client ID")
-    if not 0 < max_assertion_lifetime <= MAX_LIFETIME:
+    if isinstance(max_assertion_lifetime, bool) or not isinstance(max_assertion_lifetime, int) \
+            or not 0 < max_assertion_lifetime <= MAX_LIFETIME:
         raise Invalid("max-assertion-lifetime", f"1 to {MAX_LIFETIME} seconds")
     if allow_without_client and session.scalar(select(TokenProfile.name).where(
-            TokenProfile.issuer == issuer, TokenProfile.allow_without_client)):
+            TokenProfile.issuer == issuer, TokenProfile.allow_without_client,
+            TokenProfile.name != name)):
         raise Conflict(f"another token profile already accepts {issuer!r} without a client")
-    keys, url, ca = key_source(jwks, jwks_url, public_key, cacert)
-    profile = TokenProfile(
-        name=name, issuer=issuer, jwks=keys, jwks_url=url, cacert=ca,
-        audiences=list(dict.fromkeys(audiences or [])), algorithms=check_algorithms(algorithms),
-        max_assertion_lifetime=max_assertion_lifetime, claim_checks=dict(claim_checks or {}),
-        required_claims=list(dict.fromkeys(required_claims or [])),
-        claim_map=check_fields(dict(claim_map or {}), "claim-map"),
-        allow_without_client=allow_without_client)
-    session.add(profile)
-    session.flush()  # column defaults are filled in by the INSERT
-    audit.record(session, "tokenprofile.created", actor=actor, subject=name, issuer=issuer)
-    return profile
+    return {"issuer": issuer, "audiences": list(dict.fromkeys(audiences or [])),
+            "algorithms": check_algorithms(algorithms),
+            "max_assertion_lifetime": max_assertion_lifetime,
+            "claim_checks": dict(claim_checks or {}),
+            "required_claims": list(dict.fromkeys(required_claims or [])),
+            "claim_map": check_fields(dict(claim_map or {}), "claim-map"),
+            "allow_without_client": allow_without_client}
+
+
+def delete_profile(session: Session, name: str, actor: str = "") -> None:
+    """Refused while an identity mapping verifies its JWTs with the profile."""
+    profile = get_profile(session, name)
+    user = session.scalar(select(IdentityMapping.name).where(
+        IdentityMapping.token_profile == name).order_by(IdentityMapping.name))
+    if user is not None:
+        raise Conflict(f"token profile {name!r} is used by identity mapping {user!r}: change "
+                       "or delete that mapping first")
+    session.delete(profile)
+    audit.record(session, "tokenprofile.deleted", actor=actor, subject=name)
 
 
 def get_profile(session: Session, name: str) -> TokenProfile:
@@ -218,6 +291,46 @@ def create_mapping(session: Session, name: str, *, type: str, token_profile: str
         raise Conflict(f"identity mapping {name!r} already exists")
     if type not in TYPES:
         raise Invalid("type", "jwt or saml")
+    values = _checked_mapping(session, type, token_profile, saml_issuer, certificates,
+                              audiences, subject, attribute_map, provision, model_operator,
+                              allowed_groups)
+    mapping = IdentityMapping(name=name, type=type, **values)
+    session.add(mapping)
+    session.flush()
+    audit.record(session, "identitymapping.created", actor=actor, subject=name, type=type,
+                 provision=provision)
+    return mapping
+
+
+def update_mapping(session: Session, name: str, *, token_profile: str | None = None,
+                   saml_issuer: str | None = None, certificates: list[str] | None = None,
+                   audiences: list[str] | None = None, subject: str = "",
+                   attribute_map: dict[str, str] | None = None, provision: bool = False,
+                   model_operator: str | None = None, allowed_groups: list[str] | None = None,
+                   actor: str = "") -> IdentityMapping:
+    """The mapping's settings replaced by the rules of `create_mapping`; its type stays (the
+    client registrations using it allow the grant of that type). No certificates given: the
+    pinned ones are kept."""
+    mapping = get_mapping(session, name)
+    if mapping.type == "saml" and not certificates:
+        certificates = list(mapping.certificates)
+    values = _checked_mapping(session, mapping.type, token_profile, saml_issuer, certificates,
+                              audiences, subject, attribute_map, provision, model_operator,
+                              allowed_groups)
+    changed = sorted(k for k, v in values.items() if getattr(mapping, k) != v)
+    for column, value in values.items():
+        setattr(mapping, column, value)
+    audit.record(session, "identitymapping.updated", actor=actor, subject=name, changed=changed)
+    return mapping
+
+
+def _checked_mapping(session: Session, type: str, token_profile: str | None,
+                     saml_issuer: str | None, certificates: list[str] | None,
+                     audiences: list[str] | None, subject: str,
+                     attribute_map: dict[str, str] | None, provision: bool,
+                     model_operator: str | None,
+                     allowed_groups: list[str] | None) -> dict[str, Any]:
+    """A mapping's settings checked by every rule, as its columns."""
     allowed = list(dict.fromkeys(allowed_groups or []))
     check_provisioning(session, provision, model_operator, allowed)
     if type == "jwt":
@@ -230,18 +343,25 @@ def create_mapping(session: Session, name: str, *, type: str, token_profile: str
             raise Invalid("type", "a saml mapping takes --issuer and --certificate, not "
                                   "--token-profile")
         saml_issuer = check_name("issuer", saml_issuer, 500)
-    mapping = IdentityMapping(
-        name=name, type=type, token_profile=token_profile, saml_issuer=saml_issuer,
-        certificates=[check_certificate(c) for c in certificates or []],
-        audiences=list(dict.fromkeys(audiences or [])),
-        subject=check_name("subject", subject, 200) if subject else "",
-        attribute_map=check_fields(dict(attribute_map or {}), "attribute-map"),
-        provision=provision, model_operator=model_operator, allowed_groups=allowed)
-    session.add(mapping)
-    session.flush()
-    audit.record(session, "identitymapping.created", actor=actor, subject=name, type=type,
-                 provision=provision)
-    return mapping
+    return {"token_profile": token_profile, "saml_issuer": saml_issuer,
+            "certificates": [check_certificate(c) for c in certificates or []],
+            "audiences": list(dict.fromkeys(audiences or [])),
+            "subject": check_name("subject", subject, 200) if subject else "",
+            "attribute_map": check_fields(dict(attribute_map or {}), "attribute-map"),
+            "provision": provision, "model_operator": model_operator,
+            "allowed_groups": allowed}
+
+
+def delete_mapping(session: Session, name: str, actor: str = "") -> None:
+    """Refused while a client registration turns assertions into operators through it."""
+    mapping = get_mapping(session, name)
+    user = session.scalar(select(ClientRegistration).where(
+        ClientRegistration.identity_mapping == name).order_by(ClientRegistration.name))
+    if user is not None:
+        raise Conflict(f"identity mapping {name!r} is used by client registration "
+                       f"{user.name!r} ({user.client_id}): change or delete it first")
+    session.delete(mapping)
+    audit.record(session, "identitymapping.deleted", actor=actor, subject=name)
 
 
 def get_mapping(session: Session, name: str) -> IdentityMapping:

@@ -11,6 +11,7 @@ from casegate.access import groups
 from casegate.access.privileges import ALL
 from casegate.cases import case_types
 from casegate.cli import context
+from casegate.cli.deleting import delete_command
 from casegate.cli.output import emit, emit_rows, errors
 from casegate.errors import Invalid
 from casegate.storage.models import AccessGroup, CaseType, Role
@@ -153,3 +154,7 @@ def list_case_types(as_json: Json = False) -> None:
         with context.database(cfg) as session:
             rows = [describe_case_type(c) for c in case_types.list_all(session)]
         emit_rows(rows, as_json)
+
+
+roles.command("delete")(delete_command("role", groups.delete_role))
+accessgroups.command("delete")(delete_command("access group", groups.delete_group))

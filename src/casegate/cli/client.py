@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from casegate.cli import context
+from casegate.cli.deleting import delete_command
 from casegate.cli.output import emit, errors, read_text, say
 from casegate.clients import service
 from casegate.clients.service import GRANT_TYPES
@@ -242,3 +243,8 @@ def save_as(client_id: str,
             client, secret = service.save_as(session, cfg.hmac_key(), client_id, name)
             _save(client, secret, credentials_file, cfg)
         _shown_once(client, secret, as_json, credentials_file, cfg)
+
+
+app.command("delete")(delete_command(
+    "client registration", service.delete,
+    ", its codes, refresh tokens and consents; its tokens fail at the next request"))

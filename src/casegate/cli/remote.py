@@ -11,6 +11,7 @@ import typer
 from casegate.cases import remote as remote_cases
 from casegate.cli import context
 from casegate.cli.access import casetypes, describe_case_type
+from casegate.cli.deleting import delete_command
 from casegate.cli.output import emit, emit_rows, errors, read_text
 from casegate.cli.token import read_credentials
 from casegate.errors import CasegateError, Invalid
@@ -135,3 +136,5 @@ def _offered(cfg: Settings, system: RemoteSystem,
 
 # `casetype import --remote` is one of the casetype commands (loaded from here: see LAZY)
 casetypes.command("import")(import_case_types)
+
+app.command("delete")(delete_command("remote system", systems.delete))

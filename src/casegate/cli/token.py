@@ -38,12 +38,9 @@ def read_credentials(path: Path) -> dict[str, str]:
         text = path.read_text()
     except OSError as exc:
         raise typer.BadParameter(f"cannot read {path}: {exc.strerror}") from exc
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        name, sep, value = line.partition(":")
-        if sep:
-            fields[name.strip().lower()] = value.strip()
-    return fields
+    from casegate.remote.systems import parse_credentials  # noqa: PLC0415 (quick start)
+
+    return parse_credentials(text)
 
 
 def _client(credentials_file: Path | None, client_id: str | None, secret: str | None,

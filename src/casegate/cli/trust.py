@@ -10,6 +10,7 @@ import typer
 
 from casegate.access import identity, trust
 from casegate.cli import context
+from casegate.cli.deleting import delete_command
 from casegate.cli.output import emit, emit_rows, errors, read_text
 from casegate.errors import Invalid
 from casegate.oauth import metadata
@@ -29,15 +30,7 @@ def default_audiences(cfg: Settings) -> list[str]:
     return [cfg.base_url + metadata.TOKEN, cfg.base_url]
 
 
-def pairs(rows: Repeated, option: str) -> dict[str, str]:
-    """CLAIM=VALUE rows of a repeatable option."""
-    found: dict[str, str] = {}
-    for row in rows or []:
-        name, sep, value = row.partition("=")
-        if not sep or not name.strip():
-            raise Invalid(option, f"{row[:64]!r} is not NAME=VALUE")
-        found[name.strip()] = value
-    return found
+pairs = trust.pairs  # CLAIM=VALUE rows of a repeatable option
 
 
 @profiles.command("create")
@@ -183,3 +176,7 @@ def show_mapping(name: str, as_json: Json = False) -> None:
         with context.database(cfg) as session:
             data = trust.describe_mapping(trust.get_mapping(session, name), default_audiences(cfg))
         emit(data, as_json)
+
+
+profiles.command("delete")(delete_command("token profile", trust.delete_profile))
+mappings.command("delete")(delete_command("identity mapping", trust.delete_mapping))

@@ -7,6 +7,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,7 +17,15 @@ from casegate.errors import Conflict, Invalid, NotFound
 from casegate.oauth import metadata
 from casegate.oauth.denylist import revoke_client_tokens
 from casegate.storage.db import get_or_raise
-from casegate.storage.models import ClientRegistration, IdentityMapping, Operator
+from casegate.storage.models import (
+    AuthorizationCode,
+    ClientRegistration,
+    Consent,
+    IdentityMapping,
+    Operator,
+    RefreshToken,
+    TokenFamily,
+)
 
 # the grants a registration may allow (refresh_token: the client gets refresh tokens with
 # the code and password grants; the assertion grants need an identity mapping)
@@ -177,21 +186,43 @@ def update(session: Session, client_id: str, *, name: str, grants: list[str],
            operator_id: str | None, lifetime: object, scopes: list[str] | None,
            application: str, redirect_uris: list[str] | None, allow_plain_pkce: bool,
            refresh_lifetime: object, post_logout_redirect_uris: list[str] | None,
+           identity_mapping: str | None = None, jwks: str | None = None,
+           jwks_url: str | None = None, cacert: str | None = None,
            actor: str = "") -> ClientRegistration:
-    """The registration's settings changed at once, by the rules of `create`; its ID, secret,
-    kind (public or confidential), keys and identity mapping stay."""
+    """The registration's settings changed at once, by the rules of `create`; its ID, secret
+    and kind (public or confidential, its authentication method) stay. A private_key_jwt
+    client's keys are replaced when new ones are given."""
     client = get(session, client_id)
     values = _checked(session, client_id, name=name, grants=grants, operator_id=operator_id,
                       lifetime=lifetime, scopes=scopes, application=application,
                       redirect_uris=redirect_uris, public=client.public,
                       allow_plain_pkce=allow_plain_pkce, refresh_lifetime=refresh_lifetime,
                       post_logout_redirect_uris=post_logout_redirect_uris,
-                      identity_mapping=client.identity_mapping)
+                      identity_mapping=identity_mapping)
+    if jwks is not None or jwks_url is not None or cacert is not None:
+        values["jwks"], values["jwks_url"], values["jwks_cacert"] = check_keys(
+            client.auth_method, jwks, jwks_url, cacert)
     changed = sorted(k for k, v in values.items() if getattr(client, k) != v)
     for field, value in values.items():
         setattr(client, field, value)
     audit.record(session, "client.updated", actor=actor, subject=client_id, changed=changed)
     return client
+
+
+def delete(session: Session, client_id: str, actor: str = "") -> None:
+    """The registration gone with its codes, refresh tokens and consents; every access token
+    it was issued fails at the next request (bearer validation finds no client)."""
+    client = get(session, client_id)
+    revoke_client_tokens(session, client)
+    families = select(TokenFamily.id).where(TokenFamily.client_id == client_id)
+    session.execute(sql_delete(RefreshToken).where(RefreshToken.family_id.in_(families)))
+    session.execute(sql_delete(TokenFamily).where(TokenFamily.client_id == client_id))
+    session.execute(sql_delete(AuthorizationCode).where(
+        AuthorizationCode.client_id == client_id))
+    session.execute(sql_delete(Consent).where(Consent.client_id == client_id))
+    session.delete(client)
+    audit.record(session, "client.deleted", actor=actor, subject=client_id, name=client.name,
+                 tokens_revoked=True)
 
 
 def _checked(session: Session, client_id: str | None, *, name: str, grants: list[str],

@@ -54,6 +54,16 @@ def check_url(url: str) -> str:
     return url
 
 
+def parse_credentials(text: str) -> dict[str, str]:
+    """A credentials file's "Name: value" lines, by lower-case name."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition(":")
+        if sep:
+            fields[name.strip().lower()] = value.strip()
+    return fields
+
+
 def credentials(fields: dict[str, str], url: str) -> tuple[str, str, str]:
     """(client ID, secret, token endpoint) from a credentials file `client credentials`
     wrote (fields by lower-case name)."""
@@ -96,6 +106,18 @@ def update(session: Session, key: bytes, name: str, fields: dict[str, str] | Non
     audit.record(session, "remotesystem.updated", actor=actor, subject=name,
                  credentials=fields is not None, cacert=cacert is not None)
     return system
+
+
+def delete(session: Session, name: str, actor: str = "") -> None:
+    """Refused while case types of this casegate are forwarded to the system."""
+    system = get(session, name)
+    used = session.scalar(select(CaseType.id).where(CaseType.remote_system == name)
+                          .order_by(CaseType.id))
+    if used is not None:
+        raise Conflict(f"remote system {name!r} is used by case type {used!r}: delete that "
+                       "case type first")
+    session.delete(system)
+    audit.record(session, "remotesystem.deleted", actor=actor, subject=name)
 
 
 def get(session: Session, name: str) -> RemoteSystem:

@@ -15,13 +15,17 @@ from casegate.web.admin import (
     clients,
     dashboard,
     denylist,
+    identitymappings,
     keys,
     operators,
+    remotesystems,
     signin,
+    tokenprofiles,
 )
 from casegate.web.admin.core import NAVIGATION
 
-PAGES = [clients, operators, access, casetypes, keys, denylist, audit, cases]
+PAGES = [clients, operators, access, casetypes, tokenprofiles, identitymappings, remotesystems,
+         keys, denylist, audit, cases]
 
 router = APIRouter(include_in_schema=False)
 router.include_router(signin.router)

@@ -20,11 +20,22 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from casegate import crypto
+from casegate.access import trust
 from casegate.clients import service
 from casegate.oauth import metadata
 from casegate.storage.models import ClientRegistration, Operator
 from casegate.web import browser
-from casegate.web.admin.core import ROOT, Console, Record, action, number, see_other, view
+from casegate.web.admin.core import (
+    ROOT,
+    Console,
+    Record,
+    action,
+    confirm,
+    delete,
+    number,
+    see_other,
+    view,
+)
 
 RECORD = Record("Client registrations", ROOT + "/clients")
 BASE = RECORD.path
@@ -36,7 +47,11 @@ GRANT_TEXT = {
     "authorization_code": "Authorization code (with PKCE)",
     "refresh_token": "Refresh token",
     "password": "Password (discouraged)",
+    "jwt-bearer": "JWT bearer (RFC 7523)",
+    "saml2-bearer": "SAML 2.0 bearer (RFC 7522)",
 }
+# the form's checkbox of each grant: grant-<short name> (the assertion grants' URNs shortened)
+SHORT = {full: short for short, full in service.SHORT_NAMES.items()}
 
 
 # -- the list ---------------------------------------------------------------------------------
@@ -50,7 +65,7 @@ def _list(con: Console) -> Response:
     with con.reading() as session:
         rows = [c for c in service.list_all(session) if _matches(c, query.lower())]
     return con.page("clients/list.html", title="Client registrations", rows=rows, q=query,
-                    new=BASE + "/new")
+                    new=BASE + "/new", notice=_notice(con))
 
 
 def _matches(client: ClientRegistration, query: str) -> bool:
@@ -64,14 +79,18 @@ def _form_values(client: ClientRegistration | None) -> dict[str, Any]:
         return {"name": "", "application": "", "operator": "", "lifetime": "3600",
                 "refresh-lifetime": str(30 * 24 * 3600), "redirect-uri": "",
                 "post-logout-redirect-uri": "", "scope": "", "grants": ["client_credentials"],
-                "public": False, "allow-plain-pkce": False}
+                "public": False, "allow-plain-pkce": False, "identity-mapping": "",
+                "auth-method": "client_secret", "jwks-file": "", "jwks-url": "", "cacert": ""}
     return {"name": client.name, "application": client.application,
             "operator": client.operator_id or "", "lifetime": str(client.token_lifetime),
             "refresh-lifetime": str(client.refresh_lifetime),
             "redirect-uri": "\n".join(client.redirect_uris),
             "post-logout-redirect-uri": "\n".join(client.post_logout_redirect_uris),
-            "scope": " ".join(client.scopes), "grants": list(client.grant_types),
-            "public": client.public, "allow-plain-pkce": client.allow_plain_pkce}
+            "scope": " ".join(client.scopes),
+            "grants": [SHORT.get(g, g) for g in client.grant_types],
+            "public": client.public, "allow-plain-pkce": client.allow_plain_pkce,
+            "identity-mapping": client.identity_mapping or "",
+            "auth-method": client.auth_method, "jwks-file": "", "jwks-url": "", "cacert": ""}
 
 
 def _posted(con: Console) -> dict[str, Any]:
@@ -81,19 +100,28 @@ def _posted(con: Console) -> dict[str, Any]:
             "redirect-uri": con.form.get("redirect-uri", ""),
             "post-logout-redirect-uri": con.form.get("post-logout-redirect-uri", ""),
             "scope": con.text("scope"),
-            "grants": [g for g in service.GRANT_TYPES if con.checked(f"grant-{g}")],
-            "public": con.checked("public"), "allow-plain-pkce": con.checked("allow-plain-pkce")}
+            "grants": [SHORT.get(g, g) for g in service.GRANT_TYPES
+                       if con.checked(f"grant-{SHORT.get(g, g)}")],
+            "public": con.checked("public"), "allow-plain-pkce": con.checked("allow-plain-pkce"),
+            "identity-mapping": con.text("identity-mapping", 200),
+            "auth-method": con.text("auth-method", 40) or "client_secret",
+            # the client's public keys: an uploaded JWKS file, else the pasted JSON
+            "jwks-file": con.form.get("jwks-upload", "").strip() or con.text("jwks-file", 65536),
+            "jwks-url": con.text("jwks-url"), "cacert": con.text("cacert", 65536)}
 
 
 def _arguments(con: Console, values: dict[str, Any]) -> dict[str, Any]:
     """The form as the service's arguments: the service alone judges them."""
-    return {"name": values["name"], "grants": values["grants"],
+    return {"name": values["name"], "grants": service.full_grant_names(values["grants"]),
             "operator_id": values["operator"] or None, "lifetime": number(values["lifetime"]),
             "scopes": values["scope"].split(), "application": values["application"],
             "redirect_uris": con.lines("redirect-uri"),
             "allow_plain_pkce": values["allow-plain-pkce"],
             "refresh_lifetime": number(values["refresh-lifetime"]),
-            "post_logout_redirect_uris": con.lines("post-logout-redirect-uri")}
+            "post_logout_redirect_uris": con.lines("post-logout-redirect-uri"),
+            "identity_mapping": values["identity-mapping"] or None,
+            "jwks": values["jwks-file"] or None, "jwks_url": values["jwks-url"] or None,
+            "cacert": values["cacert"] or None}
 
 
 def _form(con: Console, client: ClientRegistration | None, values: dict[str, Any],
@@ -101,11 +129,13 @@ def _form(con: Console, client: ClientRegistration | None, values: dict[str, Any
     with con.reading() as session:
         services = [o.id for o in session.query(Operator).filter(Operator.kind == "service")
                     .order_by(Operator.id)]
+        mappings = [m.name for m in trust.list_mappings(session)]
     base = con.rt.settings.base_url
     title = client.name if client else "New client registration"
     return con.page("clients/form.html", 400 if errors else 200, title=title, client=client,
                     values=values, errors=errors or {}, operators=services,
-                    grant_text=GRANT_TEXT, notice=notice, base=BASE,
+                    grant_text=GRANT_TEXT, notice=notice, base=BASE, mappings=mappings,
+                    auth_methods=service.AUTH_METHODS,
                     endpoints={"Access token endpoint": base + metadata.TOKEN,
                                "Authorization endpoint": base + metadata.AUTHORIZE,
                                "Token revocation endpoint": base + metadata.REVOKE},
@@ -128,6 +158,7 @@ def _create(con: Console) -> Response:
     def change(session: Session) -> Response:
         client, secret = service.create(session, con.rt.settings.hmac_key(),
                                         public=values["public"], actor=con.admin,
+                                        auth_method=values["auth-method"],
                                         **_arguments(con, values))
         return _to_secret(con, client, secret)
 
@@ -145,7 +176,8 @@ def _show(con: Console, client_id: str, notice: str = "") -> Response:
     return _form(con, client, _form_values(client), notice=notice or _notice(con))
 
 
-NOTICES = {"saved": "Saved.", "revoked": "Every token of this client is revoked.",
+NOTICES = {"saved": "Saved.", "deleted": "The client registration is deleted; its tokens "
+           "fail at their next request.", "revoked": "Every token of this client is revoked.",
            "enabled": "The client is enabled.", "disabled": "The client is disabled: it gets "
            "no token, and its tokens fail at the next request."}
 
@@ -163,7 +195,7 @@ def _save(con: Console, client_id: str) -> Response:
     values = _posted(con)
     with con.reading() as session:
         client = service.get(session, client_id)
-    values["public"] = client.public
+    values["public"], values["auth-method"] = client.public, client.auth_method
 
     def change(session: Session) -> Response:
         service.update(session, client_id, actor=con.admin, **_arguments(con, values))
@@ -173,6 +205,29 @@ def _save(con: Console, client_id: str) -> Response:
 
 
 # -- actions ----------------------------------------------------------------------------------
+@router.get(BASE + "/{client_id}/delete")
+async def ask_delete(request: Request, client_id: str) -> Response:
+    return await view(request, _ask_delete, client_id)
+
+
+def _ask_delete(con: Console, client_id: str) -> Response:
+    with con.reading() as session:
+        client = service.get(session, client_id)
+    return confirm(con, f"client registration {client.name!r} ({client_id}) and revoke "
+                        "every token it was issued", f"{BASE}/{client_id}")
+
+
+@router.post(BASE + "/{client_id}/delete")
+async def delete_client(request: Request, client_id: str) -> Response:
+    return await action(request, _delete, client_id)
+
+
+def _delete(con: Console, client_id: str) -> Response:
+    return delete(con, f"client registration {client_id}", f"{BASE}/{client_id}",
+                  f"{BASE}?done=deleted",
+                  lambda session: service.delete(session, client_id, actor=con.admin))
+
+
 @router.post(BASE + "/{client_id}/save-as")
 async def save_as(request: Request, client_id: str) -> Response:
     return await action(request, _save_as, client_id)

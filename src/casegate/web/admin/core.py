@@ -15,13 +15,16 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.formparsers import MultiPartException
 
 from casegate.access.privileges import is_administrator
 from casegate.audit import ACTOR
 from casegate.errors import CasegateError, Conflict, Invalid, NotFound
 from casegate.storage.db import transaction
+from casegate.text import has_control
 from casegate.web import browser
 from casegate.web.runtime import Runtime
 
@@ -31,8 +34,12 @@ SIGNIN = ROOT + "/signin"
 COOKIE = "casegate_admin"
 TEMPLATES = Path(__file__).parent / "templates"
 ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-# the widest console form (a client registration) has about twenty fields
-MAX_FIELDS = 40
+# a client registration has about twenty-five fields; a role or an identity mapping one
+# checkbox per case type or access group: room for a few hundred of those
+MAX_FIELDS = 400
+# a JWKS, a PEM certificate or a credentials file: a few kilobytes each
+MAX_FILES = 4
+MAX_FILE = 256 * 1024
 
 
 def when(at: float | None) -> str:
@@ -42,6 +49,15 @@ def when(at: float | None) -> str:
 
 
 ENV.filters["when"] = when
+
+
+def segment(key: str) -> str:
+    """A record's key as one URL path segment: `/`, `?`, `#` and `%` in an operator ID or a
+    name stay part of it (the routes take the rest of the path)."""
+    return quote(key, safe="@:")
+
+
+ENV.filters["segment"] = segment
 
 
 @dataclass(frozen=True)
@@ -113,6 +129,13 @@ class Console:
                 return change(session)
         except CasegateError as exc:
             return again(field_errors(exc, conflict))
+        except IntegrityError as exc:
+            # another administrator saved the same name (or removed what this refers to)
+            # between the service's check and this commit: the database's constraint decides
+            return again({conflict: "already exists: it was saved a moment ago"}
+                         if _unique_violation(exc) else
+                         {"form": "Something this change refers to was changed meanwhile; "
+                                  "nothing was saved. Open the page again."})
 
     def text(self, name: str, limit: int = 2000) -> str:
         return self.form.get(name, "").strip()[:limit]
@@ -127,10 +150,15 @@ class Console:
         return self.form.get(name) == "on"
 
 
+def _unique_violation(exc: IntegrityError) -> bool:
+    # PostgreSQL's unique_violation; SQLite says it in words
+    return getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE" in str(exc.orig)
+
+
 def field_errors(exc: CasegateError, conflict: str = "name") -> dict[str, str]:
     """A service's refusal as {field: message}; the fields are the services' own names."""
     if isinstance(exc, Invalid):
-        return {exc.field: exc.message.removeprefix(f"{exc.field}: ")}
+        return {exc.field.replace(" ", "-"): exc.message.removeprefix(f"{exc.field}: ")}
     if isinstance(exc, NotFound):
         return {exc.what.replace(" ", "-"): exc.message}
     if isinstance(exc, Conflict):
@@ -157,11 +185,40 @@ async def view(request: Request, handler: Handler, *args: Any) -> Response:
 async def action(request: Request, handler: Handler, *args: Any) -> Response:
     """A form post of a signed-in administrator, after its CSRF token is checked."""
     rt = runtime(request)
-    form = await browser.checked(rt, request, MAX_FIELDS)
+    if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        form = await _with_files(request)
+        form = form if form is not None and browser.csrf_ok(rt, request, form) else None
+    else:
+        form = await browser.checked(rt, request, MAX_FIELDS)
     if form is None:
         return render(rt, request, "message.html", 403, title="This form has expired",
                       message="Open the page again and repeat the change.", error=True)
     return await run_in_threadpool(_call, rt, request, handler, form, args)
+
+
+async def _with_files(request: Request) -> dict[str, str] | None:
+    """A form with file fields (keys, certificates), each file read as UTF-8 text; by the rules
+    of a urlencoded form (each name once, no control characters but line breaks)."""
+    try:
+        posted = await request.form(max_files=MAX_FILES, max_fields=MAX_FIELDS,
+                                    max_part_size=MAX_FILE)
+        pairs = []
+        for name, value in posted.multi_items():
+            if isinstance(value, str):
+                pairs.append((name, value))
+                continue
+            content = await value.read(MAX_FILE + 1)
+            if len(content) > MAX_FILE:
+                return None
+            pairs.append((name, content.decode("utf-8")))
+    except (ValueError, UnicodeDecodeError, MultiPartException):
+        return None
+    form = dict(pairs)
+    if len(form) != len(pairs) or any(
+            has_control(k) or has_control(v.replace("\r\n", "\n").replace("\n", ""))
+            for k, v in pairs):
+        return None
+    return form
 
 
 def _call(rt: Runtime, request: Request, handler: Handler, form: dict[str, str] | None,
@@ -181,3 +238,22 @@ def _call(rt: Runtime, request: Request, handler: Handler, form: dict[str, str] 
 
 def now() -> float:
     return time.time()
+
+
+def confirm(con: Console, what: str, back: str, refusal: str = "") -> Response:
+    """The page that asks before a record is deleted (and says why it was refused)."""
+    return con.page("confirm.html", 409 if refusal else 200, title=f"Delete {what}",
+                    what=what, back=back, errors={"form": refusal} if refusal else {},
+                    action=quote(con.request.url.path))
+
+
+def delete(con: Console, what: str, back: str, done: str,
+           remove: Callable[[Session], None]) -> Response:
+    """The confirmed delete, in one transaction; refused (the record is in use): the reason
+    on the confirmation page, nothing changed."""
+    def change(session: Session) -> Response:
+        remove(session)
+        return see_other(done)
+
+    return con.attempt(change, lambda errors: confirm(con, what, back,
+                                                      next(iter(errors.values()))), "form")

@@ -12,7 +12,16 @@ from casegate.access import groups, operators
 from casegate.oauth import consents, families
 from casegate.storage.db import get_or_raise
 from casegate.storage.models import TokenFamily
-from casegate.web.admin.core import ROOT, Console, Record, action, now, see_other, view
+from casegate.web.admin.core import (
+    ROOT,
+    Console,
+    Record,
+    action,
+    now,
+    see_other,
+    segment,
+    view,
+)
 
 RECORD = Record("Operators", ROOT + "/operators")
 BASE = RECORD.path
@@ -63,12 +72,12 @@ def _create(con: Console) -> Response:
         made = operators.create_operator(session, values["operator"], values["kind"],
                                          values["access-group"], name=values["name"],
                                          password=password or None, actor=con.admin)
-        return see_other(f"{BASE}/{made.id}")
+        return see_other(f"{BASE}/{segment(made.id)}")
 
     return con.attempt(change, lambda errors: _new_form(con, values, errors), "operator")
 
 
-@router.get(BASE + "/{operator_id}")
+@router.get(BASE + "/{operator_id:path}")
 async def show(request: Request, operator_id: str) -> Response:
     return await view(request, _show, operator_id)
 
@@ -85,19 +94,19 @@ def _show(con: Console, operator_id: str, errors: dict[str, str] | None = None) 
     return con.page("operators/show.html", 400 if errors else 200, title=operator.id,
                     operator=operator, consents=given, families=live, errors=errors or {},
                     groups=names,
-                    notice=notice, base=f"{BASE}/{operator.id}")
+                    notice=notice, base=f"{BASE}/{segment(operator.id)}")
 
 
 def _done(operator_id: str, what: str) -> Response:
-    return see_other(f"{BASE}/{operator_id}?done={what}")
+    return see_other(f"{BASE}/{segment(operator_id)}?done={what}")
 
 
-@router.post(BASE + "/{operator_id}/enable")
+@router.post(BASE + "/{operator_id:path}/enable")
 async def enable(request: Request, operator_id: str) -> Response:
     return await action(request, _set_enabled, operator_id, True)
 
 
-@router.post(BASE + "/{operator_id}/disable")
+@router.post(BASE + "/{operator_id:path}/disable")
 async def disable(request: Request, operator_id: str) -> Response:
     return await action(request, _set_enabled, operator_id, False)
 
@@ -108,7 +117,7 @@ def _set_enabled(con: Console, operator_id: str, enabled: bool) -> Response:
     return _done(operator_id, "enabled" if enabled else "disabled")
 
 
-@router.post(BASE + "/{operator_id}/access-group")
+@router.post(BASE + "/{operator_id:path}/access-group")
 async def set_access_group(request: Request, operator_id: str) -> Response:
     return await action(request, _set_access_group, operator_id)
 
@@ -122,7 +131,7 @@ def _set_access_group(con: Console, operator_id: str) -> Response:
     return con.attempt(change, lambda errors: _show(con, operator_id, errors))
 
 
-@router.post(BASE + "/{operator_id}/password")
+@router.post(BASE + "/{operator_id:path}/password")
 async def set_password(request: Request, operator_id: str) -> Response:
     return await action(request, _set_password, operator_id)
 
@@ -141,7 +150,7 @@ def _on_password(errors: dict[str, str]) -> dict[str, str]:
     return {"password": next(iter(errors.values()))}
 
 
-@router.post(BASE + "/{operator_id}/consents/{client_id}/withdraw")
+@router.post(BASE + "/{operator_id:path}/consents/{client_id}/withdraw")
 async def withdraw(request: Request, operator_id: str, client_id: str) -> Response:
     return await action(request, _withdraw, operator_id, client_id)
 
@@ -152,7 +161,7 @@ def _withdraw(con: Console, operator_id: str, client_id: str) -> Response:
     return _done(operator_id, "consent")
 
 
-@router.post(BASE + "/{operator_id}/families/{family_id}/revoke")
+@router.post(BASE + "/{operator_id:path}/families/{family_id}/revoke")
 async def revoke_family(request: Request, operator_id: str, family_id: str) -> Response:
     return await action(request, _revoke_family, operator_id, family_id)
 
