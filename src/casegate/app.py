@@ -30,7 +30,7 @@ from casegate.oauth.server import AuthorizationServer
 from casegate.remote.client import RemoteClient, RemoteFailure
 from casegate.settings import Settings
 from casegate.storage.db import make_engine, session_factory
-from casegate.web import admin, docs, health, pages, scrape
+from casegate.web import admin, deps, docs, health, pages, scrape
 from casegate.web.access import AccessLog
 from casegate.web.input_check import RefuseControlCharacters
 from casegate.web.middleware import Guard
@@ -123,6 +123,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
+        if request.url.path.startswith(API_PREFIX):
+            try:  # authentication before the body (web/deps.py)
+                await deps.authenticate_first(request)
+            except ApiError as refused:
+                return api_error_response(refused)
         return envelope(400, describe(exc))
 
     async def http_error(request: Request, exc: Exception) -> Response:
