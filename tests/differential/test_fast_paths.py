@@ -115,7 +115,8 @@ def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
          ) -> Iterator[Pair]:
     backend = str(request.param)
     root = tmp_path_factory.mktemp(f"differential-{backend}")
-    template: Template = request.getfixturevalue(f"{backend}_template")
+    template: Template = request.getfixturevalue(
+        "sqlite_template" if backend == "sqlite" else "postgres_template")
     homes = {name: root / name for name in ("seed", "fast", "full")}
     for home in homes.values():
         shutil.copytree(template.home, home)
