@@ -16,12 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from casegate import metrics
 from casegate.audit import BatchedAudit
-from casegate.cases import routes_v1, routes_v2
-from casegate.cases.errors import API_PREFIX, ApiError, api_error_response, envelope
-from casegate.cases.fast_create import FastCreateCase
-from casegate.oauth import denylist_api
-from casegate.oauth import routes as oauth_routes
-from casegate.oauth.fast_token import FastToken
+from casegate.errors import CasegateError
 from casegate.oauth.grants import GRANTS
 from casegate.oauth.introspection import IntrospectionEndpoint
 from casegate.oauth.keys import KeyRing
@@ -30,8 +25,32 @@ from casegate.oauth.server import AuthorizationServer
 from casegate.remote.client import RemoteClient, RemoteFailure
 from casegate.settings import Settings
 from casegate.storage.db import make_engine, session_factory
-from casegate.web import admin, deps, docs, health, pages, scrape
+from casegate.web import (
+    admin,
+    authorize,
+    browser,
+    cases_v1,
+    cases_v2,
+    denylist_api,
+    deps,
+    docs,
+    health,
+    logout,
+    oauth_routes,
+    scrape,
+    userinfo,
+)
 from casegate.web.access import AccessLog
+from casegate.web.api_errors import (
+    API_PREFIX,
+    STATUS,
+    ApiError,
+    api_error_response,
+    domain_error_response,
+    envelope,
+)
+from casegate.web.fast_create import FastCreateCase
+from casegate.web.fast_token import FastToken
 from casegate.web.input_check import RefuseControlCharacters
 from casegate.web.middleware import Guard
 from casegate.web.runtime import Runtime
@@ -78,11 +97,14 @@ def create_app(settings: Settings) -> FastAPI:
                   redoc_url=None, description=DESCRIPTION)
     app.state.runtime = runtime
     app.include_router(oauth_routes.router)
-    app.include_router(routes_v1.router)
-    app.include_router(routes_v2.router)
+    app.include_router(cases_v1.router)
+    app.include_router(cases_v2.router)
     app.include_router(health.router)
     app.include_router(scrape.router)
-    app.include_router(pages.router)
+    app.include_router(authorize.router)
+    app.include_router(logout.router)
+    app.include_router(userinfo.router)
+    app.include_router(browser.router)
     app.include_router(admin.router)
     app.include_router(denylist_api.router)
     docs.install(app)
@@ -121,6 +143,10 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, ApiError)
         return api_error_response(exc)
 
+    async def domain_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, CasegateError)
+        return domain_error_response(exc)
+
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         if request.url.path.startswith(API_PREFIX):
@@ -140,11 +166,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def remote_failure(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RemoteFailure)
-        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-        return envelope(exc.status, exc.message, headers)
+        return envelope(exc.status, exc.message)
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RemoteFailure, remote_failure)
+    for kind in STATUS:  # a bare CasegateError stays a bug (500)
+        app.add_exception_handler(kind, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
 

@@ -1,4 +1,4 @@
-"""The token endpoint's common case is answered before routing (oauth/fast_token.py); every
+"""The token endpoint's common case is answered before routing (web/fast_token.py); every
 other request reaches the full endpoint, which answers exactly as before."""
 
 import sqlite3
@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from casegate.oauth.fast_token import FastToken
 from casegate.oauth.server import AuthorizationServer
 from casegate.storage.reader import SqliteReader
+from casegate.web.fast_token import FastToken
 from fixtures.factories import get_token
 
 TOKEN = "/prweb/PRRestService/oauth2/v1/token"

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from casegate.access.privileges import grants
 from casegate.cases import service
-from casegate.cases.errors import ApiError
 from casegate.cases.schemas import CreateCase
+from casegate.errors import Invalid
 from casegate.oauth.bearer import Principal
 from casegate.storage.db import transaction
 from casegate.storage.models import Case, IdempotencyKey
@@ -27,7 +27,7 @@ def check_key(header: str | None) -> str | None:
     if header is None:
         return None
     if not 0 < len(header) <= MAX_KEY or not header.isprintable():
-        raise ApiError(400, f"Idempotency-Key: 1 to {MAX_KEY} printable characters")
+        raise Invalid("Idempotency-Key", f"1 to {MAX_KEY} printable characters")
     return hashlib.sha256(header.encode()).hexdigest()
 
 

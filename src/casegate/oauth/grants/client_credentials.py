@@ -1,7 +1,7 @@
 """RFC 6749 §4.4: the client acts as its registration's service operator.
 
 decide() is the grant's one decision, and issue() its one answer: the full token endpoint
-(authlib's dispatch, below) and the token endpoint's fast front (oauth/fast_token.py) both
+(authlib's dispatch, below) and the token endpoint's fast front (web/fast_token.py) both
 call them, after the one client authentication (oauth/client_auth.py).
 """
 

@@ -1,6 +1,6 @@
 """POST /prweb/api/v1/cases, the common case, in front of FastAPI (web/fast_path.py).
 
-The same functions in the same order as the route (web/deps.py, cases/routes_v1.py): the
+The same functions in the same order as the route (web/deps.py, web/cases_v1.py): the
 one Authorization parser (oauth/auth_header.py), the one bearer validation (bearer.
 authenticate: signature, claims, deny list, "not before" marks), the one scope check
 (deps.require_scope), then the body, parsed by json.loads and validated by the same model,

@@ -2,7 +2,7 @@
 
 Nothing here decides anything: the request goes through the one client authentication
 (client_auth.authenticate) and the grant's one decision and answer (grants/client_credentials
-decide, issue), as at the full endpoint (oauth/routes.py, authlib's dispatch). What it skips
+decide, issue), as at the full endpoint (web/oauth_routes.py, authlib's dispatch). What it skips
 is transport: FastAPI's routing and middleware, authlib's dispatch, the ORM session and, on
 SQLite, the threadpool hop (a WAL read never waits for a writer, so the one lookup runs inline
 on a plain sqlite3 connection). Refusals, private_key_jwt (its assertion is recorded as used:
