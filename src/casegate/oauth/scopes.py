@@ -38,13 +38,18 @@ def known_scopes(session: Session | Connection | SqliteReader) -> set[str]:
     return {s for scopes in lists for s in scopes} | set(OIDC)
 
 
+def malformed(asked: str) -> bool:
+    """RFC 6749 §3.3: scope tokens separated by single spaces, none empty."""
+    return not asked or any(not s for s in asked.split(" "))
+
+
 def issued(session: Session | Connection | SqliteReader, asked: str | None,
            allowed_scopes: list[str]) -> str:
     if asked is None:  # OpenID Connect is asked for by name, never implied
         return " ".join(sorted(s for s in allowed_scopes if s not in OIDC))
-    wanted = asked.split(" ")
-    if not asked or any(not s for s in wanted):
+    if malformed(asked):
         raise oauth_error("invalid_scope", "scope is malformed")
+    wanted = asked.split(" ")
     unknown = sorted(set(wanted) - known_scopes(session))
     if unknown:
         raise oauth_error("invalid_scope", f"unknown scope: {unknown[0][:64]}")
