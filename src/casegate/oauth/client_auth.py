@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, cast
@@ -30,11 +30,15 @@ from casegate.text import has_control
 # registration, its operator and its access group. Built once: constructing the statement
 # cost as much as running it.
 REGISTRATION = ClientRegistration.__table__
-OPERATOR = Operator.__table__
+# what client authentication and the grants read (not the console's names, times or logout
+# URIs; never an operator's password hash)
+REGISTRATION_COLUMNS = [c for c in REGISTRATION.c if c.name not in (
+    "name", "application", "post_logout_redirect_uris", "created_at", "updated_at")]
+OPERATOR_COLUMNS = [Operator.id, Operator.kind, Operator.access_group, Operator.enabled,
+                    Operator.not_before]
 CLIENT_QUERY = (
-    select(*REGISTRATION.c, *(c.label(f"operator__{c.name}") for c in OPERATOR.c),
-           AccessGroup.name.label("group__name"), AccessGroup.roles.label("group__roles"),
-           AccessGroup.scopes.label("group__scopes"))
+    select(*REGISTRATION_COLUMNS, *(c.label(f"operator_{c.name}") for c in OPERATOR_COLUMNS),
+           AccessGroup.name.label("group_name"), AccessGroup.scopes.label("group_scopes"))
     .outerjoin(Operator, Operator.id == ClientRegistration.operator_id)
     .outerjoin(AccessGroup, AccessGroup.name == Operator.access_group)
     .where(ClientRegistration.client_id == bindparam("client_id"))
@@ -69,27 +73,33 @@ class AuthenticatedClient:
         return grant_type in self.registration.grant_types
 
 
-def _records(row: Mapping[str, Any]) -> AuthenticatedClient:
-    parts: dict[str, dict[str, Any]] = {"": {}, "operator": {}, "group": {}}
-    for name, value in row.items():
-        table, _, column = name.rpartition("__")
-        parts[table][column] = value
-    operator = parts["operator"] if parts["operator"]["id"] is not None else None
-    group = parts["group"] if parts["group"]["name"] is not None else None
+# where each record's columns are in a row of CLIENT_QUERY
+REGISTRATION_NAMES = [c.name for c in REGISTRATION_COLUMNS]
+OPERATOR_NAMES = [c.name for c in OPERATOR_COLUMNS]
+OPERATOR_AT = len(REGISTRATION_NAMES)
+GROUP_AT = OPERATOR_AT + len(OPERATOR_NAMES)
+OPERATOR_ID = OPERATOR_AT + OPERATOR_NAMES.index("id")
+
+
+def _records(row: Sequence[Any]) -> AuthenticatedClient:
     # typed as the entities whose columns they carry (attribute reads only)
-    return AuthenticatedClient(
-        cast(ClientRegistration, Record(**parts[""])),
-        cast(Operator, Record(**operator)) if operator is not None else None,
-        cast(AccessGroup, Record(**group)) if group is not None else None)
+    registration = Record(**dict(zip(REGISTRATION_NAMES, row[:OPERATOR_AT], strict=True)))
+    operator = group = None
+    if row[OPERATOR_ID] is not None:
+        operator = Record(**dict(zip(OPERATOR_NAMES, row[OPERATOR_AT:GROUP_AT], strict=True)))
+    if row[GROUP_AT] is not None:
+        group = Record(name=row[GROUP_AT], scopes=row[GROUP_AT + 1])
+    return AuthenticatedClient(cast(ClientRegistration, registration),
+                               cast(Operator | None, operator), cast(AccessGroup | None, group))
 
 
 def lookup(source: Source, client_id: str) -> AuthenticatedClient | None:
     """The registration, its operator and group, in one read; None for an unknown ID."""
+    params = {"client_id": client_id}
     if isinstance(source, SqliteReader):
-        found = source.first(CLIENT_QUERY, {"client_id": client_id})
+        found: Sequence[Any] | None = source.first(CLIENT_QUERY, params)
     else:
-        row = source.execute(CLIENT_QUERY, {"client_id": client_id}).first()
-        found = dict(row._mapping) if row is not None else None
+        found = source.execute(CLIENT_QUERY, params).first()
     return _records(found) if found is not None else None
 
 

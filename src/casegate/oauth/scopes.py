@@ -32,7 +32,7 @@ GROUP_SCOPES = select(AccessGroup.scopes)
 
 def known_scopes(session: Session | Connection | SqliteReader) -> set[str]:
     if isinstance(session, SqliteReader):
-        lists = [row["scopes"] for row in session.rows(GROUP_SCOPES)]
+        lists = [row[0] for row in session.rows(GROUP_SCOPES)]
     else:
         lists = list(session.scalars(GROUP_SCOPES))
     return {s for scopes in lists for s in scopes} | set(OIDC)

@@ -21,13 +21,17 @@ class Compiled:
         compiled = statement.compile(dialect=DIALECT)
         self.text = str(compiled)
         self.params = list(compiled.positiontup or [])
-        self.columns: list[tuple[str, Converter]] = [
-            (column.name, column.type.result_processor(DIALECT, None))
-            for column in statement.selected_columns]
+        converters = [column.type.result_processor(DIALECT, None)
+                      for column in statement.selected_columns]
+        self.converters = [(i, c) for i, c in enumerate(converters) if c is not None]
 
-    def row(self, values: tuple[Any, ...]) -> dict[str, Any]:
-        return {name: convert(value) if convert else value
-                for (name, convert), value in zip(self.columns, values, strict=True)}
+    def row(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        if not self.converters:
+            return values
+        converted = list(values)
+        for i, convert in self.converters:
+            converted[i] = convert(converted[i])
+        return tuple(converted)
 
 
 class SqliteReader:
@@ -55,11 +59,12 @@ class SqliteReader:
         return known[1]
 
     def rows(self, statement: Select[Any], params: dict[str, Any] | None = None,
-             ) -> list[dict[str, Any]]:
+             ) -> list[tuple[Any, ...]]:
+        """The rows as tuples, in the statement's column order."""
         compiled = self._compile(statement)
         values = [(params or {})[name] for name in compiled.params]
         return [compiled.row(row) for row in self._connection().execute(compiled.text, values)]
 
-    def first(self, statement: Select[Any], params: dict[str, Any]) -> dict[str, Any] | None:
+    def first(self, statement: Select[Any], params: dict[str, Any]) -> tuple[Any, ...] | None:
         found = self.rows(statement, params)
         return found[0] if found else None
