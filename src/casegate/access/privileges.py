@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casegate.errors import Forbidden
 from casegate.storage.models import AccessGroup, Operator, Role
-from casegate.web.api_errors import ApiError
 
 CREATE_CASE = "pxCreateCase"
 GET_CASES = "pxGetCases"
@@ -54,10 +54,10 @@ def is_administrator(session: Session, operator: Operator) -> bool:
 
 
 def _lacking(operator_id: str, group: str, privilege: str, case_type: str | None = None
-             ) -> ApiError:
+             ) -> Forbidden:
     on = f" on {case_type}" if case_type else ""
-    return ApiError(403, f"operator {operator_id} lacks the privilege {privilege}{on} "
-                         f"(access group {group})")
+    return Forbidden(f"operator {operator_id} lacks the privilege {privilege}{on} "
+                     f"(access group {group})")
 
 
 def require(grants: Grants, operator_id: str, group: str, privilege: str,
