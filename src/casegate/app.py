@@ -32,6 +32,7 @@ from casegate.web import (
     cases_v1,
     cases_v2,
     denylist_api,
+    deps,
     docs,
     health,
     logout,
@@ -75,7 +76,7 @@ def build_runtime(settings: Settings) -> Runtime:
         server.register_grant(grant)
     server.register_endpoint(RevocationEndpoint)
     server.register_endpoint(IntrospectionEndpoint)
-    return Runtime(settings, engine, factory, keys, audit, server, RemoteClient(settings, keys))
+    return Runtime(server, engine, RemoteClient(settings, keys))
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -116,13 +117,16 @@ def create_app(settings: Settings) -> FastAPI:
 
 class App(FastAPI):
     """FastAPI, with the common case of the token endpoint and of POST /cases answered in
-    front of its middleware (web/fast_path.py, with Guard's headers and body limit), and
-    control characters refused in front of all (web/input_check.py)."""
+    front of its middleware (web/fast_path.py, with Guard's headers and body limit; unless
+    CASEGATE_FAST_PATHS=off), and control characters refused in front of all
+    (web/input_check.py)."""
 
     def build_middleware_stack(self) -> ASGIApp:
         runtime: Runtime = self.state.runtime
-        fast = FastCreateCase(FastToken(super().build_middleware_stack(), runtime), runtime)
-        app: ASGIApp = AccessLog(RefuseControlCharacters(fast, https=not runtime.settings.http),
+        app: ASGIApp = super().build_middleware_stack()
+        if runtime.settings.fast_paths:
+            app = FastCreateCase(FastToken(app, runtime), runtime)
+        app = AccessLog(RefuseControlCharacters(app, https=not runtime.settings.http),
                                  [metrics.request_done])
         proxies = [p.strip() for p in runtime.settings.trusted_proxies.split(",") if p.strip()]
         if proxies:
@@ -147,6 +151,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
+        if request.url.path.startswith(API_PREFIX):
+            try:  # authentication before the body (web/deps.py)
+                await deps.authenticate_first(request)
+            except ApiError as refused:
+                return api_error_response(refused)
         return envelope(400, describe(exc))
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     token_lifetime: int = Field(3600, gt=0, description="default access token lifetime, s")
     audit_buffer: int = Field(10000, ge=100, le=1_000_000, description="audit events held "
                               "while the database cannot write; when full, 503")
+    fast_paths: bool = Field(True, description="answer the token endpoint's client_credentials "
+                             "and POST /cases in front of the web framework (off: the full "
+                             "stack answers all; the same decisions either way)")
     max_body_bytes: int = Field(65536, gt=0, description="largest request body accepted, bytes")
     # at most ten minutes: a larger skew is a broken clock (and the deny list keeps a revoked
     # token's ID an hour past its exp, oauth/denylist.py, which must cover the leeway)

@@ -8,7 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from casegate.oauth.server import AuthorizationServer
-from casegate.web.fast_token import FastToken, SqliteReader
+from casegate.storage.reader import SqliteReader
+from casegate.web.fast_token import FastToken
 from fixtures.factories import get_token
 
 TOKEN = "/prweb/PRRestService/oauth2/v1/token"
@@ -88,10 +89,10 @@ def test_a_disabled_client_gets_no_token_from_either_path(
 def test_a_failing_inline_read_hands_over_to_the_full_endpoint(
         http: TestClient, demo: dict[str, Any], full_endpoint_calls: list[str],
         monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
-    def locked(self: Any, client_id: str) -> Any:
+    def locked(self: Any, *args: Any) -> Any:
         raise sqlite3.OperationalError("database is locked")
 
-    monkeypatch.setattr(SqliteReader, "client", locked)
+    monkeypatch.setattr(SqliteReader, "rows", locked)
     body = get_token(http, demo["client_id"], demo["client_secret"])
     assert body["token_type"] == "Bearer"
     # on SQLite the inline read failed and the full endpoint answered; PostgreSQL never reads
@@ -105,7 +106,6 @@ def test_an_error_in_the_fast_path_is_the_full_endpoints_to_answer(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("casegate.web.fast_token.grant_for", broken)
     monkeypatch.setattr(FastToken, "_grant", broken)
     body = get_token(http, demo["client_id"], demo["client_secret"])
     assert body["token_type"] == "Bearer"

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casegate.errors import Forbidden
 from casegate.storage.models import AccessGroup, Operator, Role
-from casegate.web.api_errors import ApiError
 
 CREATE_CASE = "pxCreateCase"
 GET_CASES = "pxGetCases"
@@ -53,9 +53,20 @@ def is_administrator(session: Session, operator: Operator) -> bool:
     return group is not None and operator.enabled and grants(session, group).can(ADMIN)
 
 
+def _lacking(operator_id: str, group: str, privilege: str, case_type: str | None = None
+             ) -> Forbidden:
+    on = f" on {case_type}" if case_type else ""
+    return Forbidden(f"operator {operator_id} lacks the privilege {privilege}{on} "
+                     f"(access group {group})")
+
+
 def require(grants: Grants, operator_id: str, group: str, privilege: str,
             case_type: str | None = None) -> None:
     if not grants.can(privilege, case_type):
-        on = f" on {case_type}" if case_type else ""
-        raise ApiError(403, f"operator {operator_id} lacks the privilege {privilege}{on} "
-                            f"(access group {group})")
+        raise _lacking(operator_id, group, privilege, case_type)
+
+
+def require_administrator(session: Session, operator: Operator) -> None:
+    """The administrators' APIs: refused as any other missing privilege."""
+    if not is_administrator(session, operator):
+        raise _lacking(operator.id, operator.access_group, ADMIN)

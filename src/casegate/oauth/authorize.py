@@ -155,7 +155,7 @@ def check(request: AuthRequest, params: dict[str, str], settings: Settings) -> N
             raise fail("invalid_request", "code_challenge is malformed")
     request.code_challenge, request.code_challenge_method = challenge, method
     scope = params.get("scope")
-    if scope is not None and (not scope or any(not s for s in scope.split(" "))):
+    if scope is not None and scopes.malformed(scope):
         raise fail("invalid_scope", "scope is malformed")
     request.scope = scope
     prompt = frozenset(params.get("prompt", "").split())

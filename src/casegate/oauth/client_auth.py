@@ -8,11 +8,13 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from types import SimpleNamespace
+from typing import Any, cast
 from urllib.parse import unquote_plus
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from casegate import crypto, observe
@@ -20,39 +22,40 @@ from casegate.oauth import assertions, auth_header, replay
 from casegate.oauth.errors import InvalidClientError, explained, oauth_error
 from casegate.oauth.requests import FormRequest
 from casegate.storage.models import AccessGroup, ClientRegistration, Operator
+from casegate.storage.reader import SqliteReader
 from casegate.text import has_control
 
-# built once: constructing the statement cost as much as running it (profiled)
+# The one lookup of a client, for every endpoint that authenticates one: a Core query (no
+# ORM session or identity map; loading three entities cost ~5x more, profiled) joining the
+# registration, its operator and its access group. Built once: constructing the statement
+# cost as much as running it.
+REGISTRATION = ClientRegistration.__table__
+# what client authentication and the grants read (not the console's names, times or logout
+# URIs; never an operator's password hash)
+REGISTRATION_COLUMNS = [c for c in REGISTRATION.c if c.name not in (
+    "name", "application", "post_logout_redirect_uris", "created_at", "updated_at")]
+OPERATOR_COLUMNS = [Operator.id, Operator.kind, Operator.access_group, Operator.enabled,
+                    Operator.not_before]
 CLIENT_QUERY = (
-    select(ClientRegistration, Operator, AccessGroup)
+    select(*REGISTRATION_COLUMNS, *(c.label(f"operator_{c.name}") for c in OPERATOR_COLUMNS),
+           AccessGroup.name.label("group_name"), AccessGroup.scopes.label("group_scopes"))
     .outerjoin(Operator, Operator.id == ClientRegistration.operator_id)
     .outerjoin(AccessGroup, AccessGroup.name == Operator.access_group)
     .where(ClientRegistration.client_id == bindparam("client_id"))
 )
 
-CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-SECRET_METHODS = ("client_secret_basic", "client_secret_post")
-# what a confidential client may use at any endpoint
-CONFIDENTIAL = [*SECRET_METHODS, "private_key_jwt"]
 
-# compared against when the client ID is unknown, so timing does not tell which IDs exist
-DUMMY_HASH = "0" * 64
+class Record(SimpleNamespace):
+    """A row's columns as attributes: read-only stand-in for the ORM entity of its table."""
 
 
-class Secrets(Protocol):
-    """A registration's stored digests: the ORM row, or a Core row (oauth/fast_token.py)."""
-
-    @property
-    def secret_hash(self) -> str: ...
-    @property
-    def old_secret_hash(self) -> str | None: ...
-    @property
-    def old_secret_until(self) -> float: ...
+Source = Session | Connection | SqliteReader
 
 
 @dataclass
 class AuthenticatedClient:
-    """A client registration that proved its secret, with the operator it acts as."""
+    """A client registration (that proved itself, once authenticate() returns it), with the
+    operator it acts as and that operator's access group, as read-only records."""
 
     registration: ClientRegistration
     operator: Operator | None
@@ -68,6 +71,45 @@ class AuthenticatedClient:
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type in self.registration.grant_types
+
+
+# where each record's columns are in a row of CLIENT_QUERY
+REGISTRATION_NAMES = [c.name for c in REGISTRATION_COLUMNS]
+OPERATOR_NAMES = [c.name for c in OPERATOR_COLUMNS]
+OPERATOR_AT = len(REGISTRATION_NAMES)
+GROUP_AT = OPERATOR_AT + len(OPERATOR_NAMES)
+OPERATOR_ID = OPERATOR_AT + OPERATOR_NAMES.index("id")
+
+
+def _records(row: Sequence[Any]) -> AuthenticatedClient:
+    # typed as the entities whose columns they carry (attribute reads only)
+    registration = Record(**dict(zip(REGISTRATION_NAMES, row[:OPERATOR_AT], strict=True)))
+    operator = group = None
+    if row[OPERATOR_ID] is not None:
+        operator = Record(**dict(zip(OPERATOR_NAMES, row[OPERATOR_AT:GROUP_AT], strict=True)))
+    if row[GROUP_AT] is not None:
+        group = Record(name=row[GROUP_AT], scopes=row[GROUP_AT + 1])
+    return AuthenticatedClient(cast(ClientRegistration, registration),
+                               cast(Operator | None, operator), cast(AccessGroup | None, group))
+
+
+def lookup(source: Source, client_id: str) -> AuthenticatedClient | None:
+    """The registration, its operator and group, in one read; None for an unknown ID."""
+    params = {"client_id": client_id}
+    if isinstance(source, SqliteReader):
+        found: Sequence[Any] | None = source.first(CLIENT_QUERY, params)
+    else:
+        found = source.execute(CLIENT_QUERY, params).first()
+    return _records(found) if found is not None else None
+
+
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+# what a confidential client may use at any endpoint
+CONFIDENTIAL = [*SECRET_METHODS, "private_key_jwt"]
+
+# compared against when the client ID is unknown, so timing does not tell which IDs exist
+DUMMY_HASH = "0" * 64
 
 
 def credentials(request: FormRequest) -> tuple[str, str, str]:
@@ -128,7 +170,7 @@ def _basic(scheme: str, value: str) -> tuple[str, str]:
     return client_id, secret
 
 
-def secret_matches(client: Secrets | None, hmac_key: bytes, secret: str) -> bool:
+def secret_matches(client: ClientRegistration | None, hmac_key: bytes, secret: str) -> bool:
     digest = crypto.keyed_hash(hmac_key, secret)
     current = client.secret_hash if client else DUMMY_HASH
     old = client.old_secret_hash if client and client.old_secret_hash else DUMMY_HASH
@@ -157,32 +199,38 @@ def private_key_jwt(session: Session, registration: ClientRegistration, assertio
         raise explained("invalid_client", "client assertion: it was already used")
 
 
-def authenticate(session: Session, hmac_key: bytes, request: FormRequest,
-                 methods: list[str], audiences: tuple[str, ...] = (),
+def authenticate(source: Source, hmac_key: bytes, request: FormRequest,
+                 methods: list[str] | tuple[str, ...], audiences: tuple[str, ...] = (),
                  skew: int = 60) -> AuthenticatedClient:
+    """The one client authentication: the token, introspection and revocation endpoints and
+    the token endpoint's fast front (web/fast_path.py) all call it."""
     method, client_id, secret = credentials(request)
     if method not in methods:
         raise InvalidClientError(description=f"{method} is not accepted here")
-    row = session.execute(CLIENT_QUERY, {"client_id": client_id}).first()
+    client = lookup(source, client_id)
+    registration = client.registration if client is not None else None
     if method == "private_key_jwt":
-        if row is None or row[0].auth_method != "private_key_jwt" or not row[0].enabled:
+        if registration is None or registration.auth_method != "private_key_jwt" \
+                or not registration.enabled:
             raise InvalidClientError(description="not a private_key_jwt client, or disabled")
-        private_key_jwt(session, row[0], secret, audiences, skew)
-        request.auth_method = method
-        return AuthenticatedClient(row[0], row[1], row[2])
-    if method == "none":
+        # the assertion is recorded as used: a write, in the request's own transaction
+        assert isinstance(source, Session), "private_key_jwt needs the request's session"
+        private_key_jwt(source, registration, secret, audiences, skew)
+    elif method == "none":
         # a public client proves nothing but its ID; only grants bound by PKCE accept it
-        if row is None or not row[0].public or not row[0].enabled:
+        if registration is None or not registration.public or not registration.enabled:
             raise InvalidClientError(description="not a public client")
-        request.auth_method = method
-        return AuthenticatedClient(row[0], row[1], row[2])
-    # hash and compare even for an unknown ID (against the dummy digest): short-circuiting
-    # on `row is None` would let timing tell which client IDs exist
-    matches = secret_matches(row[0] if row else None, hmac_key, secret)
-    if row is None or not matches or row[0].public or row[0].auth_method != "client_secret":
-        raise InvalidClientError(description="unknown client" if row is None else "bad secret")
-    if not row[0].enabled:
-        raise InvalidClientError(description="client disabled")
-    observe.note(client_id=client_id)
+    else:
+        # hash and compare even for an unknown ID (against the dummy digest): short-circuiting
+        # on `registration is None` would let timing tell which client IDs exist
+        matches = secret_matches(registration, hmac_key, secret)
+        if registration is None or not matches or registration.public \
+                or registration.auth_method != "client_secret":
+            raise InvalidClientError(
+                description="unknown client" if registration is None else "bad secret")
+        if not registration.enabled:
+            raise InvalidClientError(description="client disabled")
+        observe.note(client_id=client_id)
+    assert client is not None
     request.auth_method = method
-    return AuthenticatedClient(row[0], row[1], row[2])
+    return client

@@ -24,13 +24,14 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):  # type: ignore[misc]
     def authenticate_token(self, request: FormRequest, client: Any) -> dict[str, Any] | None:
         self.check_params(request, client)
         server = self.server
-        try:
-            claims = bearer.verify(server.keys, server.issuer, server.settings.api_audience,
-                                   request.form["token"], server.settings.clock_skew)
-            assert request.session is not None
-            operator, _ = bearer.check_live(request.session, claims)
+        assert request.session is not None
+        try:  # the one bearer validation, as the case API's
+            principal = bearer.authenticate(request.session, server.keys, server.issuer,
+                                            server.settings.api_audience, request.form["token"],
+                                            server.settings.clock_skew)
         except bearer.InvalidToken:
             return None
+        claims, operator = principal.claims, principal.operator
         # another client's token is "not active" for this one: no oracle for foreign tokens
         if claims["client_id"] != client.client_id:
             return None

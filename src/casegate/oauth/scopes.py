@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from casegate.oauth.errors import oauth_error
 from casegate.storage.models import AccessGroup, ClientRegistration
+from casegate.storage.reader import SqliteReader
 
 
 def allowed(registration: ClientRegistration | None, group: AccessGroup | None) -> list[str]:
@@ -26,17 +27,29 @@ def for_person(registration: ClientRegistration, group: AccessGroup | None) -> l
     return allowed(registration, group) + oidc
 
 
-def known_scopes(session: Session | Connection) -> set[str]:
-    return {s for scopes in session.scalars(select(AccessGroup.scopes)) for s in scopes} | set(
-        OIDC)
+GROUP_SCOPES = select(AccessGroup.scopes)
 
 
-def issued(session: Session | Connection, asked: str | None, allowed_scopes: list[str]) -> str:
+def known_scopes(session: Session | Connection | SqliteReader) -> set[str]:
+    if isinstance(session, SqliteReader):
+        lists = [row[0] for row in session.rows(GROUP_SCOPES)]
+    else:
+        lists = list(session.scalars(GROUP_SCOPES))
+    return {s for scopes in lists for s in scopes} | set(OIDC)
+
+
+def malformed(asked: str) -> bool:
+    """RFC 6749 §3.3: scope tokens separated by single spaces, none empty."""
+    return not asked or any(not s for s in asked.split(" "))
+
+
+def issued(session: Session | Connection | SqliteReader, asked: str | None,
+           allowed_scopes: list[str]) -> str:
     if asked is None:  # OpenID Connect is asked for by name, never implied
         return " ".join(sorted(s for s in allowed_scopes if s not in OIDC))
-    wanted = asked.split(" ")
-    if not asked or any(not s for s in wanted):
+    if malformed(asked):
         raise oauth_error("invalid_scope", "scope is malformed")
+    wanted = asked.split(" ")
     unknown = sorted(set(wanted) - known_scopes(session))
     if unknown:
         raise oauth_error("invalid_scope", f"unknown scope: {unknown[0][:64]}")

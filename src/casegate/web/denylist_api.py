@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from casegate.access.groups import ADMIN_SCOPE
-from casegate.access.privileges import ADMIN, is_administrator
+from casegate.access.privileges import require_administrator
 from casegate.audit import ACTOR
 from casegate.errors import Invalid
 from casegate.oauth import denylist
@@ -36,9 +36,7 @@ class Suspicious(BaseModel):
 def _administrator(principal: CurrentPrincipal, rt: CurrentRuntime) -> None:
     require_scope(principal, ADMIN_SCOPE)
     with rt.factory() as session:
-        if not is_administrator(session, principal.operator):
-            raise ApiError(403, f"operator {principal.operator.id} lacks the privilege {ADMIN} "
-                                f"(access group {principal.group.name})")
+        require_administrator(session, principal.operator)
 
 
 @router.get(PATH, summary="The deny list (administrators)", responses=openapi.DENY_LIST)

@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from casegate import metrics
@@ -16,9 +15,8 @@ from casegate.oauth.errors import OAuth2Error, oauth_error
 from casegate.oauth.grants import GRANTS
 from casegate.oauth.requests import FormRequest
 from casegate.oauth.schemas import TOKEN_ARG_DOC, TOKEN_DOC
-from casegate.oauth.scopes import OIDC
+from casegate.oauth.scopes import known_scopes
 from casegate.oauth.server import AuthorizationServer
-from casegate.storage.models import AccessGroup
 from casegate.web import openapi
 from casegate.web.oauth_http import NO_STORE, error_response, read_form, too_many_failures
 
@@ -113,8 +111,7 @@ def keys(request: Request) -> JSONResponse:
 def server_metadata(request: Request) -> JSONResponse:
     server = _server(request)
     with server.factory() as session:
-        scopes = sorted({s for group in session.scalars(select(AccessGroup.scopes)) for s in group}
-                        | set(OIDC))
+        scopes = sorted(known_scopes(session))
     doc: dict[str, Any] = metadata.document(
         server.issuer, [grant.GRANT_TYPE for grant in GRANTS], scopes,
         server.keys.current().alg or server.settings.signing_alg)

@@ -1,4 +1,6 @@
-"""Everything one server process holds: settings, database, keys, the audit writer."""
+"""Everything one server process holds. The authorization server (oauth/server.py) holds what
+a request needs (settings, database sessions, keys, the audit writer, the HMAC key, the
+issuer); the runtime refers to it, adding what only the web edge needs."""
 
 from __future__ import annotations
 
@@ -16,10 +18,22 @@ from casegate.settings import Settings
 
 @dataclass
 class Runtime:
-    settings: Settings
-    engine: Engine
-    factory: sessionmaker[Session]
-    keys: KeyRing
-    audit: BatchedAudit
     server: AuthorizationServer
+    engine: Engine
     remote: RemoteClient  # remote case types: calls to producer casegates
+
+    @property
+    def settings(self) -> Settings:
+        return self.server.settings
+
+    @property
+    def factory(self) -> sessionmaker[Session]:
+        return self.server.factory
+
+    @property
+    def keys(self) -> KeyRing:
+        return self.server.keys
+
+    @property
+    def audit(self) -> BatchedAudit:
+        return self.server.audit

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from casegate import crypto, metrics
+from casegate.oauth import auth_header
 from casegate.web import openapi
 
 router = APIRouter(tags=["Operations"])
@@ -31,9 +32,11 @@ def _loopback(host: str) -> bool:
 def scrape(request: Request) -> Response:
     configured = request.app.state.runtime.settings.metrics_token
     if configured is not None:
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not crypto.equal(
-                given.strip(), configured.get_secret_value()):
+        try:  # the one Authorization parser
+            given = auth_header.bearer_token(request.headers.raw)
+        except (auth_header.Repeated, auth_header.Malformed):
+            given = None
+        if given is None or not crypto.equal(given, configured.get_secret_value()):
             return JSONResponse({"error": "invalid_token",
                                  "error_description": "the metrics need their bearer token"},
                                 status_code=401, headers={
