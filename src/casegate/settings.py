@@ -39,6 +39,16 @@ class Settings(BaseSettings):
     token_lifetime: int = Field(3600, gt=0, description="default access token lifetime, s")
     audit_buffer: int = Field(10000, ge=100, le=1_000_000, description="audit events held "
                               "while the database cannot write; when full, 503")
+    # a client that sends its request slower than this is closed (slow-loris clients would
+    # otherwise hold a connection each for ever)
+    header_timeout: float = Field(5.0, gt=0, le=300, description="seconds a client has to send "
+                                  "a request's line and headers, from its first byte")
+    body_timeout: float = Field(10.0, gt=0, le=600, description="seconds a client has to send a "
+                                "request's body, from the end of its headers")
+    idle_timeout: float = Field(5.0, gt=0, le=600, description="seconds a connection may stay "
+                                "silent before its next (or first) request")
+    max_connections: int = Field(1000, ge=1, le=100_000, description="open connections per "
+                                 "process; past it a new one is answered 503 and closed")
     max_body_bytes: int = Field(65536, gt=0, description="largest request body accepted, bytes")
     # at most ten minutes: a larger skew is a broken clock (and the deny list keeps a revoked
     # token's ID an hour past its exp, oauth/denylist.py, which must cover the leeway)

@@ -20,7 +20,7 @@ import uvicorn
 from casegate import logs, metrics
 from casegate.errors import CasegateError
 from casegate.settings import Settings
-from casegate.web import tls
+from casegate.web import slow_clients, tls
 
 
 def bind(host: str, port: int, reuse_port: bool, listen: bool = True) -> socket.socket:
@@ -77,9 +77,12 @@ def run_process(settings: Settings, sock: socket.socket | None = None) -> None:
         else:
             kwargs["ssl_context_factory"] = lambda _c, _d: tls.server_context(cert, key)
     logs.configure(settings.log_format)
+    limits = slow_clients.Limits(settings.header_timeout, settings.body_timeout,
+                                 settings.idle_timeout, settings.max_connections)
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
-                            access_log=False, log_config=None, server_header=False,
-                            proxy_headers=False, timeout_keep_alive=30, **kwargs)
+                            http=slow_clients.protocol(limits), access_log=False,
+                            log_config=None, server_header=False, proxy_headers=False,
+                            **kwargs)
     server = uvicorn.Server(config)
     if sock is None:
         sock = bind(settings.host, settings.port, reuse_port=False)
