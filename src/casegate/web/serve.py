@@ -163,6 +163,8 @@ class Supervisor:
                 self._delay[index] * 2, self.MAX_DELAY)
             self._delay[index] = delay
             self._due[index] = now + delay
+            assert worker.pid is not None
+            metrics.process_dead(worker.pid)
             self._say(f"casegate: worker {worker.pid} exited ({worker.exitcode}); "
                       f"starting another in {delay:g} s")
         elif now >= due:
