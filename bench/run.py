@@ -551,16 +551,37 @@ def servers(opts: Options, work: Path, rows: list[dict[str, Any]]) -> None:
                              "db": "sqlite", "workers": opts.workers, "round": round_}, rows)
 
 
-def server_lines(rows: list[dict[str, Any]]) -> list[str]:
-    """Median over rounds of granian's throughput and CPU per request against uvicorn's."""
+def engines_section(opts: Options, work: Path, rows: list[dict[str, Any]]) -> None:
+    """casegate on SQLite and on a private PostgreSQL cluster, run after run in turn."""
+    conns = 32 if 32 in opts.conns else opts.conns[-1]
+    log(f"== engines: SQLite and PostgreSQL in turn, {opts.workers} processes")
+    with databases(work, ["sqlite", "postgresql"]) as fresh:
+        made = {engine: Casegate(work / f"casegate-engines-{engine}", fresh(engine))
+                for engine in ("sqlite", "postgresql")}
+        for cg in made.values():
+            cg.init()
+        for round_ in range(1, opts.rounds + 1):
+            for engine, cg in made.items():
+                server = cg.server(free_port(), opts.workers)
+                with running(server, opts.out / "logs"):
+                    loads = cg.loads(server.port)
+                    for workload in ("token", "cases"):
+                        measure(server, loads[workload], conns, opts,
+                                {"section": "engines", "target": "casegate",
+                                 "workload": workload, "db": engine,
+                                 "workers": opts.workers, "round": round_}, rows)
+
+
+def median_ratios(rows: list[dict[str, Any]], section: str, key: str, a: str,
+                  b: str) -> list[str]:
+    """Per workload, the median over rounds of row[key] == a against row[key] == b."""
     out = []
     for workload in ("token", "cases"):
         pairs = []
         for r in rows:
-            if r["section"] == "servers" and r["target"] == "granian" and \
-                    r["workload"] == workload:
-                other = pick(rows, section="servers", target="uvicorn", workload=workload,
-                             round=r["round"])
+            if r["section"] == section and r[key] == a and r["workload"] == workload:
+                other = pick(rows, section=section, workload=workload, round=r["round"],
+                             **{key: b})
                 if other and other["ok_rps"]:
                     pairs.append((r["ok_rps"] / other["ok_rps"],
                                   r["cpu_ms_per_req"] / max(other["cpu_ms_per_req"], 1e-9)))
@@ -569,6 +590,11 @@ def server_lines(rows: list[dict[str, Any]]) -> list[str]:
             cpu = sorted(p[1] for p in pairs)[len(pairs) // 2]
             out.append(f"| {workload} | {len(pairs)} | {rps:.2f}x | {cpu:.2f}x |")
     return out
+
+
+def server_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Median over rounds of granian's throughput and CPU per request against uvicorn's."""
+    return median_ratios(rows, "servers", "target", "granian", "uvicorn")
 
 
 @contextlib.contextmanager
@@ -756,6 +782,11 @@ def markdown(rows: list[dict[str, Any]], found: dict[str, str], opts: Options) -
         lines += ["", "## Servers: granian against uvicorn (median of the rounds)", "",
                   "| workload | rounds | granian/uvicorn req/s | granian/uvicorn CPU per "
                   "request |", "| --- | --- | --- | --- |", *by_server]
+    by_engine = median_ratios(rows, "engines", "db", "postgresql", "sqlite")
+    if by_engine:
+        lines += ["", "## Engines: PostgreSQL against SQLite (median of the rounds)", "",
+                  "| workload | rounds | PostgreSQL/SQLite req/s | PostgreSQL/SQLite CPU per "
+                  "request |", "| --- | --- | --- | --- |", *by_engine]
     grown = growth_lines(rows)
     if grown:
         lines += ["", "## Growth: largest store against smallest", "",
@@ -778,8 +809,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true",
                         help="seconds: casegate + bare ceiling, token and cases, SQLite")
     parser.add_argument("--only", default="",
-                        help="comma list of: compare, growth, workers, servers")
-    parser.add_argument("--rounds", type=int, default=3, help="servers: rounds of A B")
+                        help="comma list of: compare, growth, workers, servers, engines")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="servers, engines: rounds of A B")
     parser.add_argument("--duration", type=float, default=None, help="seconds per run")
     parser.add_argument("--warmup", type=float, default=None, help="seconds of warm-up")
     parser.add_argument("--conns", default="", help="comma list (default 1,8,32,128)")
@@ -822,7 +854,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, run in (("compare", lambda: compare(opts, work, rows, peers)),
                           ("growth", lambda: growth(opts, work, rows, engines)),
                           ("workers", lambda: workers(opts, work, rows, engines)),
-                          ("servers", lambda: servers(opts, work, rows))):
+                          ("servers", lambda: servers(opts, work, rows)),
+                          ("engines", lambda: engines_section(opts, work, rows))):
             if name not in sections:
                 continue
             try:
