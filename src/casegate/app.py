@@ -16,12 +16,6 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from casegate import metrics
 from casegate.audit import BatchedAudit
-from casegate.cases import routes_v1, routes_v2
-from casegate.cases.errors import API_PREFIX, ApiError, api_error_response, envelope
-from casegate.cases.fast_create import FastCreateCase
-from casegate.oauth import denylist_api
-from casegate.oauth import routes as oauth_routes
-from casegate.oauth.fast_token import FastToken
 from casegate.oauth.grants import GRANTS
 from casegate.oauth.introspection import IntrospectionEndpoint
 from casegate.oauth.keys import KeyRing
@@ -30,8 +24,24 @@ from casegate.oauth.server import AuthorizationServer
 from casegate.remote.client import RemoteClient, RemoteFailure
 from casegate.settings import Settings
 from casegate.storage.db import make_engine, session_factory
-from casegate.web import admin, docs, health, pages, scrape
+from casegate.web import (
+    admin,
+    authorize,
+    browser,
+    cases_v1,
+    cases_v2,
+    denylist_api,
+    docs,
+    health,
+    logout,
+    oauth_routes,
+    scrape,
+    userinfo,
+)
 from casegate.web.access import AccessLog
+from casegate.web.api_errors import API_PREFIX, ApiError, api_error_response, envelope
+from casegate.web.fast_create import FastCreateCase
+from casegate.web.fast_token import FastToken
 from casegate.web.input_check import RefuseControlCharacters
 from casegate.web.middleware import Guard
 from casegate.web.runtime import Runtime
@@ -78,11 +88,14 @@ def create_app(settings: Settings) -> FastAPI:
                   redoc_url=None, description=DESCRIPTION)
     app.state.runtime = runtime
     app.include_router(oauth_routes.router)
-    app.include_router(routes_v1.router)
-    app.include_router(routes_v2.router)
+    app.include_router(cases_v1.router)
+    app.include_router(cases_v2.router)
     app.include_router(health.router)
     app.include_router(scrape.router)
-    app.include_router(pages.router)
+    app.include_router(authorize.router)
+    app.include_router(logout.router)
+    app.include_router(userinfo.router)
+    app.include_router(browser.router)
     app.include_router(admin.router)
     app.include_router(denylist_api.router)
     docs.install(app)

@@ -1,5 +1,5 @@
 """POST /prweb/api/v1/cases: the common case is answered in front of FastAPI
-(cases/fast_create.py); refusals reach the full route, which answers and audits them."""
+(web/fast_create.py); refusals reach the full route, which answers and audits them."""
 
 from typing import Any
 
@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from casegate.cases import routes_v1
 from casegate.storage.models import AuditEvent, Case
+from casegate.web import cases_v1
 from fixtures.factories import CASES_PATH, get_token
 
 BODY = {"caseTypeID": "Cnow-connectnow-Work-CityServicesRequest", "processID": "pyStartCase",
@@ -27,7 +27,7 @@ def test_common_case_is_answered_in_front_with_the_routes_answer(
     def never(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the full route ran")
 
-    monkeypatch.setattr(routes_v1, "transaction", never)
+    monkeypatch.setattr(cases_v1, "transaction", never)
     response = http.post(CASES_PATH, json=BODY,
                          headers={"Authorization": f"Bearer {token(http, demo)}"})
     assert response.status_code == 201

@@ -1,4 +1,4 @@
-"""The token endpoint's common case is answered before routing (oauth/fast_token.py); every
+"""The token endpoint's common case is answered before routing (web/fast_token.py); every
 other request reaches the full endpoint, which answers exactly as before."""
 
 import sqlite3
@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from casegate.oauth.fast_token import FastToken, SqliteReader
 from casegate.oauth.server import AuthorizationServer
+from casegate.web.fast_token import FastToken, SqliteReader
 from fixtures.factories import get_token
 
 TOKEN = "/prweb/PRRestService/oauth2/v1/token"
@@ -105,7 +105,7 @@ def test_an_error_in_the_fast_path_is_the_full_endpoints_to_answer(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("casegate.oauth.fast_token.grant_for", broken)
+    monkeypatch.setattr("casegate.web.fast_token.grant_for", broken)
     monkeypatch.setattr(FastToken, "_grant", broken)
     body = get_token(http, demo["client_id"], demo["client_secret"])
     assert body["token_type"] == "Bearer"

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casegate.cases.errors import ApiError
 from casegate.storage.models import AccessGroup, Operator, Role
+from casegate.web.api_errors import ApiError
 
 CREATE_CASE = "pxCreateCase"
 GET_CASES = "pxGetCases"

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from casegate.access.privileges import grants
 from casegate.cases import service
-from casegate.cases.errors import ApiError
 from casegate.cases.schemas import CreateCase
 from casegate.oauth.bearer import Principal
 from casegate.storage.db import transaction
 from casegate.storage.models import Case, IdempotencyKey
+from casegate.web.api_errors import ApiError
 
 KEPT_FOR = 24 * 3600
 MAX_KEY = 255

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from casegate import audit
 from casegate.access.privileges import CREATE_CASE, GET_CASES, UPDATE_CASE, Grants, require
 from casegate.cases import case_types
-from casegate.cases.errors import ApiError
 from casegate.cases.schemas import CreateCase, UpdateCase
 from casegate.cases.service import NOT_FOUND
 from casegate.crypto import token_id
@@ -23,6 +22,7 @@ from casegate.oauth.bearer import Principal
 from casegate.remote import systems
 from casegate.remote.client import RemoteClient, RemoteFailure, Reply, Target
 from casegate.storage.models import Case, CaseType, RemoteSystem
+from casegate.web.api_errors import ApiError
 
 V1 = "/prweb/api/v1/cases"
 V2 = "/prweb/api/application/v2/cases"

@@ -29,10 +29,10 @@ from casegate.access.privileges import (
     require,
 )
 from casegate.cases import case_types
-from casegate.cases.errors import ApiError
 from casegate.cases.schemas import CreateCase, UpdateCase
 from casegate.oauth.bearer import Principal
 from casegate.storage.models import Case, CaseType
+from casegate.web.api_errors import ApiError
 
 OBJ_CLASS = "Pega-API-CaseManagement-Case"
 CASE_TABLE = cast(Table, Case.__table__)

@@ -1,8 +1,8 @@
 """What every page casegate shows a browser shares: cookies, the CSRF token of each form, the
-headers of a page (CSP, no framing, never cached) and sign-in sessions.
+headers of a page (CSP, no framing, never cached), sign-in sessions, and the templates of the
+pages a person sees (web/authorize.py, web/logout.py) with their stylesheet.
 
-Used by the authorization pages (web/pages.py) and the admin console (web/admin/): one
-implementation of each decision."""
+Used by those pages and the admin console (web/admin/): one implementation of each decision."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
@@ -24,6 +27,10 @@ from casegate.storage.models import Operator, SignInSession
 from casegate.text import has_control
 from casegate.web.runtime import Runtime
 
+router = APIRouter(include_in_schema=False)
+TEMPLATES = Path(__file__).parent / "templates"
+ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+ASSETS = "/prweb/PRRestService/oauth2/v1/assets"
 CSRF_COOKIE = "casegate_csrf"
 
 
@@ -155,3 +162,48 @@ def end_session(rt: Runtime, session: Session, request: Request,
         return None
     session.delete(row)
     return row.operator_id
+
+
+# -- the pages a person sees ------------------------------------------------------------------
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def page(rt: Runtime, request: Request, template: str, status: int = 200,
+         redirect_to: str | None = None, headers: dict[str, str] | None = None,
+         **context: Any) -> HTMLResponse:
+    return secure_page(
+        rt, request, lambda csrf: ENV.get_template(template).render(assets=ASSETS, csrf=csrf,
+                                                                    **context),
+        status, redirect_to, headers)
+
+
+def message(rt: Runtime, request: Request, title: str, text: str, status: int,
+            headers: dict[str, str] | None = None) -> HTMLResponse:
+    return page(rt, request, "message.html", status, title=title, message=text,
+                error=status >= 400, headers=headers)
+
+
+def redirect(url: str, status: int = 302) -> RedirectResponse:
+    return RedirectResponse(url, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+async def checked_form(rt: Runtime, request: Request,
+                       again: str = "Go back to the application and start again."
+                       ) -> dict[str, str] | Response:
+    """A page's form as posted, or the 403 page when it is not one of ours (CSRF)."""
+    form = await checked(rt, request)
+    if form is None:
+        return message(rt, request, "This form has expired", again, 403)
+    return form
+
+
+@router.get(ASSETS + "/casegate.css")
+def stylesheet() -> FileResponse:
+    return FileResponse(TEMPLATES / "casegate.css", media_type="text/css",
+                        headers={"Cache-Control": "public, max-age=3600"})

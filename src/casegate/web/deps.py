@@ -8,8 +8,8 @@ from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2
 
-from casegate.cases.errors import ApiError
 from casegate.oauth import auth_header, bearer, metadata
+from casegate.web.api_errors import ApiError
 from casegate.web.runtime import Runtime
 
 REALM = 'Bearer realm="casegate"'

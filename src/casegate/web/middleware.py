@@ -8,8 +8,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from casegate.cases.errors import API_PREFIX, envelope_body
 from casegate.web import failures
+from casegate.web.api_errors import API_PREFIX, envelope_body
 
 log = logging.getLogger("casegate.web")
 TOO_LARGE = ("invalid_request", "the request body is too large")  # RFC 6749 §5.2 has no better code

@@ -9,10 +9,10 @@ from fastapi.responses import JSONResponse, Response
 
 from casegate.access.privileges import GET_CASES, grants
 from casegate.cases import idempotency, remote, service
-from casegate.cases.routes_v1 import IdempotencyKey, reply_response
 from casegate.cases.schemas import CreateCase
 from casegate.storage.db import transaction
 from casegate.storage.models import CaseType
+from casegate.web.cases_v1 import IdempotencyKey, reply_response
 from casegate.web.deps import CurrentPrincipal, CurrentRuntime, require_scope
 
 router = APIRouter(prefix="/prweb/api/application/v2", tags=["DX API v2"])

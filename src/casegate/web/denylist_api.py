@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from casegate.access.groups import ADMIN_SCOPE
 from casegate.access.privileges import ADMIN, is_administrator
 from casegate.audit import ACTOR
-from casegate.cases.errors import ApiError
 from casegate.errors import Invalid
 from casegate.oauth import denylist
 from casegate.storage.db import transaction
+from casegate.web.api_errors import ApiError
 from casegate.web.deps import CurrentPrincipal, CurrentRuntime, require_scope
 
 PATH = "/prweb/api/oauth2/v1/token/denylist"
