@@ -100,6 +100,19 @@ def test_idle_keep_alive_connection_is_closed_after_its_answer(served: Served) -
     assert seconds_until_closed(sock) >= TIMEOUT * 0.9
 
 
+def test_pipelined_requests_are_all_answered_then_the_idle_clock_runs(served: Served) -> None:
+    sock = connect(served)
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    sock.sendall(request * 3)
+    sock.settimeout(10)
+    answered = b""
+    while answered.count(b"HTTP/1.1 200") < 3:
+        chunk = sock.recv(4096)
+        assert chunk, answered
+        answered += chunk
+    assert seconds_until_closed(sock) >= TIMEOUT * 0.9
+
+
 def test_many_slow_connections_do_not_stop_a_normal_client(served: Served) -> None:
     slow = [connect(served) for _ in range(40)]
     for index, sock in enumerate(slow):
