@@ -16,6 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from casegate import metrics
 from casegate.audit import BatchedAudit
+from casegate.errors import CasegateError
 from casegate.oauth.grants import GRANTS
 from casegate.oauth.introspection import IntrospectionEndpoint
 from casegate.oauth.keys import KeyRing
@@ -39,7 +40,14 @@ from casegate.web import (
     userinfo,
 )
 from casegate.web.access import AccessLog
-from casegate.web.api_errors import API_PREFIX, ApiError, api_error_response, envelope
+from casegate.web.api_errors import (
+    API_PREFIX,
+    STATUS,
+    ApiError,
+    api_error_response,
+    domain_error_response,
+    envelope,
+)
 from casegate.web.fast_create import FastCreateCase
 from casegate.web.fast_token import FastToken
 from casegate.web.input_check import RefuseControlCharacters
@@ -131,6 +139,10 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, ApiError)
         return api_error_response(exc)
 
+    async def domain_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, CasegateError)
+        return domain_error_response(exc)
+
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         return envelope(400, describe(exc))
@@ -145,11 +157,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def remote_failure(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RemoteFailure)
-        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-        return envelope(exc.status, exc.message, headers)
+        return envelope(exc.status, exc.message)
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RemoteFailure, remote_failure)
+    for kind in STATUS:  # a bare CasegateError stays a bug (500)
+        app.add_exception_handler(kind, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
 

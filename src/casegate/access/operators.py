@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casegate import audit
 from casegate.errors import Conflict, Invalid, NotFound
-from casegate.oauth.denylist import revoke_operator_tokens
 from casegate.storage.db import get_or_raise
 from casegate.storage.models import AccessGroup, Operator
 
@@ -48,11 +49,16 @@ def get_operator(session: Session, operator_id: str) -> Operator:
     return get_or_raise(session, Operator, operator_id, "operator")
 
 
+def revoke_operator_tokens(operator: Operator) -> None:
+    """Every token and sign-in of the operator so far fails from now on, in every process."""
+    operator.not_before = time.time()
+
+
 def set_enabled(session: Session, operator_id: str, enabled: bool, actor: str = "") -> Operator:
     operator = get_operator(session, operator_id)
     operator.enabled = enabled
     if not enabled:
-        revoke_operator_tokens(session, operator)
+        revoke_operator_tokens(operator)
     audit.record(session, "operator.enabled" if enabled else "operator.disabled",
                  actor=actor, subject=operator_id)
     return operator
@@ -72,18 +78,15 @@ def set_access_group(session: Session, operator_id: str, access_group: str,
 
 
 def set_password(session: Session, operator_id: str, password: str, actor: str = "") -> Operator:
-    """SECURITY Decision 6: a new password ends the person's sessions and revokes their
-    tokens, refresh tokens included."""
-    from casegate.oauth import families
-
+    """A new password, which ends the person's sessions and makes their tokens fail (their
+    grants are revoked too by oauth.families.change_password, SECURITY Decision 6)."""
     operator = get_operator(session, operator_id)
     if operator.kind != "person":
         raise Invalid("operator", "a service operator cannot sign in, so it has no password")
     if not password or len(password) > MAX_PASSWORD:
         raise Invalid("password", f"a password is 1 to {MAX_PASSWORD} characters")
     operator.password_hash = PasswordHasher().hash(password)
-    revoke_operator_tokens(session, operator)
-    families.revoke_between(session, operator_id, None, "password changed")
+    revoke_operator_tokens(operator)
     audit.record(session, "operator.password_changed", actor=actor, subject=operator_id)
     return operator
 

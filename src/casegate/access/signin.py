@@ -1,7 +1,7 @@
 """Checking a person's password: sign-in page and password grant alike.
 
 Argon2id costs 64 MiB and tens of milliseconds per check, so checks are few at a time and
-throttled per account and address (oauth.throttle); an unknown name costs the same as a
+throttled per account and address (access/throttle.py); an unknown name costs the same as a
 known one, so timing does not tell which operators exist.
 """
 
@@ -16,8 +16,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy.orm import Session, sessionmaker
 
 from casegate import audit
+from casegate.access import throttle
 from casegate.access.operators import MAX_PASSWORD
-from casegate.oauth import throttle
 from casegate.storage.db import transaction
 from casegate.storage.models import Operator
 

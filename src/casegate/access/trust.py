@@ -18,10 +18,15 @@ from sqlalchemy.orm import Session
 from casegate import audit
 from casegate.access.identity import FIELDS
 from casegate.errors import Conflict, Invalid, NotFound
-from casegate.oauth.assertions import ALGORITHMS, DEFAULT_ALGORITHMS, DEFAULT_MAX_LIFETIME
 from casegate.storage.db import get_or_raise
 from casegate.storage.models import AccessGroup, IdentityMapping, Operator, TokenProfile
 
+# what an outside issuer's assertions may be signed with (oauth/assertions.py checks them)
+# never `none` or HMAC: a public key must not double as a shared secret (alg confusion)
+ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+              "EdDSA")
+DEFAULT_ALGORITHMS = ("RS256", "ES256", "PS256")
+DEFAULT_MAX_LIFETIME = 300  # SECURITY Decision 7
 MAX_LIFETIME = 24 * 3600
 TYPES = ("jwt", "saml")
 

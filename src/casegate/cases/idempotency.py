@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from casegate.access.privileges import grants
 from casegate.cases import service
 from casegate.cases.schemas import CreateCase
+from casegate.errors import Invalid
 from casegate.oauth.bearer import Principal
 from casegate.storage.db import transaction
 from casegate.storage.models import Case, IdempotencyKey
-from casegate.web.api_errors import ApiError
 
 KEPT_FOR = 24 * 3600
 MAX_KEY = 255
@@ -27,7 +27,7 @@ def check_key(header: str | None) -> str | None:
     if header is None:
         return None
     if not 0 < len(header) <= MAX_KEY or not header.isprintable():
-        raise ApiError(400, f"Idempotency-Key: 1 to {MAX_KEY} printable characters")
+        raise Invalid("Idempotency-Key", f"1 to {MAX_KEY} printable characters")
     return hashlib.sha256(header.encode()).hexdigest()
 
 

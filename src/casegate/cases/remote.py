@@ -17,12 +17,11 @@ from casegate.cases import case_types
 from casegate.cases.schemas import CreateCase, UpdateCase
 from casegate.cases.service import NOT_FOUND
 from casegate.crypto import token_id
-from casegate.errors import CasegateError, Conflict
+from casegate.errors import CasegateError, Conflict, Forbidden, NotFound, Unavailable
 from casegate.oauth.bearer import Principal
 from casegate.remote import systems
 from casegate.remote.client import RemoteClient, RemoteFailure, Reply, Target
 from casegate.storage.models import Case, CaseType, RemoteSystem
-from casegate.web.api_errors import ApiError
 
 V1 = "/prweb/api/v1/cases"
 V2 = "/prweb/api/application/v2/cases"
@@ -32,7 +31,7 @@ def target(client: RemoteClient, system: RemoteSystem) -> Target:
     try:
         secret = systems.decrypt_secret(client.settings.hmac_key(), system)
     except CasegateError as exc:
-        raise RemoteFailure(503, exc.message) from exc
+        raise Unavailable(exc.message) from exc
     return Target(system.name, system.url, system.token_endpoint, system.client_id, secret,
                   system.cacert)
 
@@ -88,7 +87,7 @@ def _reachable(session: Session, principal: Principal, access: Grants, case_id: 
         return None
     if not access.can(privilege, case_type.id):
         if privilege == GET_CASES or not access.can(GET_CASES, case_type.id):
-            raise ApiError(404, NOT_FOUND)
+            raise NotFound("case", case_id, NOT_FOUND)
         require(access, principal.operator.id, principal.group.name, privilege, case_type.id)
     return case_type, session.get_one(RemoteSystem, case_type.remote_system)
 
@@ -138,6 +137,8 @@ def listing(client: RemoteClient, session: Session, principal: Principal, access
         try:
             reply = client.call(target(client, system), principal.operator.id, "cases", "GET",
                                 V1 + params, retry_all=True)
+        except Forbidden:  # the producer gives the operator no token
+            continue
         except RemoteFailure as exc:
             if exc.status not in (403, 404):  # the producer lets the operator read none there
                 raise

@@ -30,9 +30,9 @@ from casegate.access.privileges import (
 )
 from casegate.cases import case_types
 from casegate.cases.schemas import CreateCase, UpdateCase
+from casegate.errors import Forbidden, Invalid, NotFound, Stale, VersionRequired
 from casegate.oauth.bearer import Principal
 from casegate.storage.models import Case, CaseType
-from casegate.web.api_errors import ApiError
 
 OBJ_CLASS = "Pega-API-CaseManagement-Case"
 CASE_TABLE = cast(Table, Case.__table__)
@@ -56,19 +56,19 @@ def next_business_id(session: Session, case_type: CaseType) -> str:
 def _check_content(case_type: CaseType, content: dict[str, Any]) -> None:
     problem = case_types.content_error(case_type, content)
     if problem is not None:
-        raise ApiError(400, problem)
+        raise Invalid("", problem)
 
 
 def create(session: Session, principal: Principal, grants: Grants, body: CreateCase) -> Case:
     case_type = session.get(CaseType, body.caseTypeID)
     if case_type is None:
-        raise ApiError(400, f"caseTypeID: unknown case type {body.caseTypeID[:200]}")
+        raise Invalid("caseTypeID", f"unknown case type {body.caseTypeID[:200]}")
     if case_type.remote_system is not None:  # cases/remote.py forwards these first
-        raise ApiError(400, f"caseTypeID: {case_type.id} lives on remote system "
-                            f"{case_type.remote_system}")
+        raise Invalid("caseTypeID", f"{case_type.id} lives on remote system "
+                                    f"{case_type.remote_system}")
     require(grants, principal.operator.id, principal.group.name, CREATE_CASE, case_type.id)
     if body.processID not in case_type.processes:
-        raise ApiError(400, f"processID: {body.processID[:200]} cannot start {case_type.id}")
+        raise Invalid("processID", f"{body.processID[:200]} cannot start {case_type.id}")
     if body.parentCaseID is not None:
         visible(session, principal, grants, body.parentCaseID, GET_CASES,
                 missing="parentCaseID: no such case")
@@ -93,13 +93,16 @@ def create(session: Session, principal: Principal, grants: Grants, body: CreateC
 
 def visible(session: Session, principal: Principal, grants: Grants, case_id: str,
             privilege: str, missing: str = NOT_FOUND) -> Case:
-    """The case, if the operator may reach it with the privilege; else 404 (never 403)."""
+    """The case, if the operator may reach it with the privilege; else NotFound (never
+    Forbidden), or Invalid with `missing` when the case is named by another field."""
     # no stored ID holds NUL, and PostgreSQL refuses it in a query
     case = None if "\x00" in case_id else session.get(Case, case_id)
     if (case is None or not grants.can(privilege, case.case_type)
             or not (grants.reads_all(privilege, case.case_type)
                     or case.created_by == principal.operator.id)):
-        raise ApiError(404 if missing == NOT_FOUND else 400, missing)
+        if missing == NOT_FOUND:
+            raise NotFound("case", case_id, NOT_FOUND)
+        raise Invalid("", missing)
     return case
 
 
@@ -132,26 +135,27 @@ def list_cases(session: Session, principal: Principal, grants: Grants,
 
 
 def updatable(session: Session, principal: Principal, grants: Grants, case_id: str) -> Case:
-    """The case, if the operator may update it; 403 if it may only see it, else 404."""
+    """The case, if the operator may update it; Forbidden if it may only see it, else
+    NotFound."""
     try:
         return visible(session, principal, grants, case_id, UPDATE_CASE)
-    except ApiError:
+    except NotFound:
         # a case the operator can read anyway: its existence is no secret, the missing
         # privilege is what the caller must be told (issue 3: 403 with a clear message)
         case = visible(session, principal, grants, case_id, GET_CASES)
     require(grants, principal.operator.id, principal.group.name, UPDATE_CASE, case.case_type)
-    raise ApiError(403, f"operator {principal.operator.id} holds the privilege {UPDATE_CASE} "
-                        f"on {case.case_type} for its own cases only "
-                        f"(access group {principal.group.name})")
+    raise Forbidden(f"operator {principal.operator.id} holds the privilege {UPDATE_CASE} "
+                    f"on {case.case_type} for its own cases only "
+                    f"(access group {principal.group.name})")
 
 
 def update_case(session: Session, principal: Principal, grants: Grants, case_id: str,
                 if_match: str | None, body: UpdateCase) -> Case:
     case = updatable(session, principal, grants, case_id)
     if not if_match:
-        raise ApiError(428, "send If-Match with the case's ETag to update it")
+        raise VersionRequired("send If-Match with the case's ETag to update it")
     if not if_match_allows(if_match, etag(case)):
-        raise ApiError(412, "the case has changed since its ETag was read")
+        raise Stale("the case has changed since its ETag was read")
     content = {**case.content, **body.content}
     _check_content(session.get_one(CaseType, case.case_type), content)
     # the version in the WHERE makes a concurrent update lose cleanly instead of overwriting
@@ -161,7 +165,7 @@ def update_case(session: Session, principal: Principal, grants: Grants, case_id:
                 updated_at=time.time())
     ).rowcount  # type: ignore[attr-defined]
     if changed != 1:
-        raise ApiError(412, "the case has changed since its ETag was read")
+        raise Stale("the case has changed since its ETag was read")
     audit.record(session, "case.updated", actor=principal.operator.id, subject=case.id,
                  client_id=principal.client_id, version=case.version + 1)
     session.refresh(case)

@@ -9,6 +9,7 @@ import typer
 from casegate.access import operators
 from casegate.cli import context
 from casegate.cli.output import emit, errors
+from casegate.oauth import families
 from casegate.storage.models import Operator
 
 app = typer.Typer(help="Operators: people who sign in and service operators for clients.",
@@ -92,5 +93,5 @@ def set_password(
     with errors():
         cfg = context.settings()
         with context.database(cfg) as session:
-            data = describe(operators.set_password(session, operator_id, password))
+            data = describe(families.change_password(session, operator_id, password))
         emit(data, as_json)

@@ -22,13 +22,9 @@ from joserfc.errors import (
 from joserfc.jwk import ECKey, OKPKey, RSAKey, import_key
 from joserfc.jwt import JWTClaimsRegistry
 
+from casegate.access.trust import ALGORITHMS, DEFAULT_ALGORITHMS, DEFAULT_MAX_LIFETIME
 from casegate.oauth import jwks_fetch
 
-# never `none` or HMAC: a public key must not double as a shared secret (alg confusion)
-ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
-              "EdDSA")
-DEFAULT_ALGORITHMS = ("RS256", "ES256", "PS256")
-DEFAULT_MAX_LIFETIME = 300  # SECURITY Decision 7
 MAX_ASSERTION = 16 * 1024
 MAX_JTI = 256
 # RFC 8725 §3.11: an access token (or any other typed JWT) is not an assertion

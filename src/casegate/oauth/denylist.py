@@ -13,7 +13,7 @@ from casegate import audit
 from casegate.errors import Invalid
 from casegate.oauth import bearer
 from casegate.oauth.keys import KeyRing
-from casegate.storage.models import AuditEvent, ClientRegistration, Operator, RevokedToken
+from casegate.storage.models import AuditEvent, ClientRegistration, RevokedToken
 
 # no access token of casegate lives longer than a client's longest allowed lifetime
 LONGEST_LIFETIME = 366 * 24 * 3600
@@ -33,10 +33,6 @@ def deny(session: Session, claims: dict[str, Any], reason: str = "revoked") -> N
 def revoke_client_tokens(session: Session, client: ClientRegistration) -> None:
     """Every token issued to the client so far fails from now on, in every process."""
     client.not_before = time.time()
-
-
-def revoke_operator_tokens(session: Session, operator: Operator) -> None:
-    operator.not_before = time.time()
 
 
 def add_suspicious(session: Session, keys: KeyRing, token_or_jti: str, reason: str,

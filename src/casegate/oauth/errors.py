@@ -1,8 +1,6 @@
-"""The OAuth error table and its one renderer (RFC 6749 §5.2, RFC 6750 §3, RFC 7009 §2.2.1).
-
-Grants import authlib's error classes from here. Public descriptions are fixed for the
-codes an attacker could learn from; the library's or casegate's detail goes to the audit log.
-"""
+"""The OAuth errors the grants and endpoints raise (RFC 6749 §5.2, RFC 6750 §3, RFC 7009
+§2.2.1): authlib's classes, and casegate's own through oauth_error. The web edge answers them
+(web/oauth_http.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +14,6 @@ from authlib.oauth2.rfc6749.errors import (
     UnsupportedGrantTypeError,
     UnsupportedTokenTypeError,
 )
-from starlette.responses import JSONResponse
 
 __all__ = [
     "CommitFirst",
@@ -28,22 +25,9 @@ __all__ = [
     "UnauthorizedClientError",
     "UnsupportedGrantTypeError",
     "UnsupportedTokenTypeError",
-    "error_response",
     "explained",
     "oauth_error",
-    "too_many_failures",
 ]
-
-PUBLIC = {
-    "invalid_client": "client authentication failed",
-    "invalid_grant": "grant request is invalid",
-    "unauthorized_client": "the client is not allowed to use this grant type",
-    "unsupported_grant_type": "the grant type is not supported",
-    "unsupported_token_type": "the token type is not supported",
-}
-
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
 
 # RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E only
 DESCRIPTION_CHARS = frozenset(map(chr, range(0x20, 0x7F))) - {'"', "\\"}
@@ -75,31 +59,3 @@ class CommitFirst(Exception):
     def __init__(self, error: OAuth2Error) -> None:
         super().__init__(error.error)
         self.error = error
-
-
-def public_description(exc: OAuth2Error) -> str:
-    if getattr(exc, "explained", False):
-        return str(exc.description)
-    return PUBLIC.get(exc.error or "", exc.description or exc.error or "")
-
-
-def too_many_failures(wait: int) -> JSONResponse:
-    """SECURITY Decision 8: 429 with Retry-After and an RFC 6749-shaped body."""
-    body = {"error": "invalid_client",
-            "error_description": "too many failed client authentications; retry later"}
-    return JSONResponse(body, status_code=429, headers=NO_STORE | {"Retry-After": str(wait)})
-
-
-def error_response(exc: OAuth2Error) -> JSONResponse:
-    error = exc.error or "invalid_request"
-    status = 401 if error == "invalid_client" else (exc.status_code or 400)
-    headers = dict(NO_STORE)
-    # RFC 6749 §5.2 asks for the challenge when Basic was tried; RFC 9110 §15.5.2 wants one
-    # on every 401, and Basic is the scheme a client can always retry with
-    retry_after = getattr(exc, "retry_after", None)
-    if retry_after is not None:  # SECURITY Decision 8
-        headers["Retry-After"] = str(retry_after)
-    if error == "invalid_client":
-        headers["WWW-Authenticate"] = 'Basic realm="casegate", charset="UTF-8"'
-    body = {"error": error, "error_description": public_description(exc)}
-    return JSONResponse(body, status_code=status, headers=headers)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casegate import audit, crypto
+from casegate.access import operators
 from casegate.oauth.denylist import deny
 from casegate.oauth.keys import KeyRing
 from casegate.oauth.tokens import Grant, access_claims, sign, token_response
@@ -106,3 +107,12 @@ def revoke_between(session: Session, operator_id: str, client_id: str | None,
     for family in families:
         revoke(session, family, reason)
     return len(families)
+
+
+def change_password(session: Session, operator_id: str, password: str,
+                    actor: str = "") -> Operator:
+    """SECURITY Decision 6: a new password ends the person's sessions and revokes their
+    tokens, refresh tokens included."""
+    operator = operators.set_password(session, operator_id, password, actor)
+    revoke_between(session, operator_id, None, "password changed")
+    return operator

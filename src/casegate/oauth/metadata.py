@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from casegate.oauth.assertions import DEFAULT_ALGORITHMS
+from casegate.access.trust import DEFAULT_ALGORITHMS
 
 TOKEN = "/prweb/PRRestService/oauth2/v1/token"  # noqa: S105 (a path)
 REVOKE = "/prweb/PRRestService/oauth2/v1/revoke"

@@ -1,33 +1,32 @@
-"""Starlette request → authlib request: form bodies only, each parameter at most once."""
+"""A token endpoint form → authlib request: each parameter at most once, no control
+characters (the HTTP request is read at the web edge: web/oauth_http.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
 from authlib.oauth2 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from sqlalchemy.orm import Session
-from starlette.datastructures import Headers
-from starlette.requests import Request
 
 from casegate.oauth.errors import oauth_error
 from casegate.text import has_control
 
 MAX_FIELDS = 50
-# credentials in a URL end up in logs and browser history (RFC 6749 §2.3.1, §3.2)
 KNOWN = frozenset({
     "grant_type", "client_id", "client_secret", "scope", "token", "token_type_hint", "code",
     "redirect_uri", "code_verifier", "refresh_token", "username", "password", "assertion",
     "client_assertion", "client_assertion_type", "state", "nonce", "resource", "audience",
 })
-NEVER_IN_QUERY = ("client_secret", "password", "assertion", "code", "refresh_token", "token")
 
 
 class FormRequest(OAuth2Request):  # type: ignore[misc]
     """An authlib request over a parsed form, carrying the database session of this request."""
 
-    def __init__(self, method: str, uri: str, headers: Headers, form: dict[str, str]) -> None:
+    def __init__(self, method: str, uri: str, headers: Mapping[str, str],
+                 form: dict[str, str]) -> None:
         super().__init__(method, uri, headers=headers)
         self._form = form
         self.payload = BasicOAuth2Payload(form)
@@ -41,21 +40,6 @@ class FormRequest(OAuth2Request):  # type: ignore[misc]
     @property
     def args(self) -> dict[str, str]:
         return {}
-
-
-async def read_form(request: Request) -> FormRequest:
-    for name in NEVER_IN_QUERY:
-        if name in request.query_params:
-            raise oauth_error("invalid_request", f"'{name}' must be sent in the body, not the URL")
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/x-www-form-urlencoded":
-        raise oauth_error(
-            "invalid_request", "the body must be application/x-www-form-urlencoded"
-        )
-    form = parse_form(await request.body())
-    # the request URI only informs authlib's transport check; TLS is casegate's own business
-    uri = "https://casegate" + request.url.path
-    return FormRequest(request.method, uri, request.headers, form)
 
 
 def parse_form(body: bytes) -> dict[str, str]:

@@ -7,8 +7,9 @@ from typing import Any, cast
 from authlib.oauth2 import AuthorizationServer as _AuthlibServer
 from sqlalchemy.orm import Session, sessionmaker
 
+from casegate.access import throttle
 from casegate.audit import BatchedAudit
-from casegate.oauth import client_auth, metadata, throttle
+from casegate.oauth import client_auth, metadata
 from casegate.oauth.errors import CommitFirst, OAuth2Error
 from casegate.oauth.keys import KeyRing
 from casegate.oauth.requests import FormRequest

@@ -3,8 +3,9 @@ system's trust store or the remote system's CA; never unverified), timeouts, bou
 with backoff on connection errors and 5xx, a cached producer token, dropped and exchanged
 again once on a 401.
 
-Every failure becomes a RemoteFailure: a status and a message safe to show (the producer's
-own Pega error for a refusal, 503 naming the remote system when it cannot be reached)."""
+Every failure has a message safe to show: a RemoteFailure carries the producer's own refusal
+(its status and Pega error, passed on as they are); Unavailable names the remote system when
+it cannot be reached, Forbidden when it gives the operator no token."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from urllib.parse import quote
 
 import httpx
 
+from casegate.errors import Forbidden, Unavailable
 from casegate.oauth.keys import KeyRing
 from casegate.remote import tokens
 from casegate.settings import Settings
@@ -34,13 +36,12 @@ MAX_BODY = 1024 * 1024
 
 
 class RemoteFailure(Exception):
-    """Transport-neutral: the web edge answers it in the Pega envelope."""
+    """The producer refused the call: its status and message, which the case API passes on."""
 
-    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
+    def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,9 @@ class Reply:
     etag: str | None
 
 
-def unavailable(target: Target, why: str) -> RemoteFailure:
-    return RemoteFailure(503, f"remote system {target.name} is unavailable ({why}); try again "
-                              "later", RETRY_AFTER)
+def unavailable(target: Target, why: str) -> Unavailable:
+    return Unavailable(f"remote system {target.name} is unavailable ({why}); try again later",
+                       RETRY_AFTER)
 
 
 def pega_message(response: httpx.Response) -> str | None:
@@ -153,12 +154,12 @@ class RemoteClient:
             return body["access_token"], float(body.get("expires_in") or 60)
         error = str(body.get("error", response.status_code))[:64]
         if response.status_code == 401 or error == "invalid_client":
-            raise RemoteFailure(503, f"remote system {target.name} refused this casegate's "
-                                     f"client credentials ({error}): the client registration "
-                                     "there is disabled or its secret changed; run `casegate "
-                                     f"remotesystem update {target.name} --credentials-file`")
-        raise RemoteFailure(403, f"remote system {target.name} refused a token for operator "
-                                 f"{operator_id} ({error})")
+            raise Unavailable(f"remote system {target.name} refused this casegate's client "
+                              f"credentials ({error}): the client registration there is "
+                              "disabled or its secret changed; run `casegate remotesystem "
+                              f"update {target.name} --credentials-file`")
+        raise Forbidden(f"remote system {target.name} refused a token for operator "
+                        f"{operator_id} ({error})")
 
     def call(self, target: Target, operator_id: str, scope: str, method: str, path: str,
              *, body: Any = None, headers: dict[str, str] | None = None,
@@ -176,7 +177,7 @@ class RemoteClient:
             self.tokens.drop(key, token)  # expired or revoked there: exchange once more
             if fresh:
                 break
-        raise RemoteFailure(503, f"remote system {target.name} refused the token it issued")
+        raise Unavailable(f"remote system {target.name} refused the token it issued")
 
     @staticmethod
     def reply(target: Target, response: httpx.Response) -> Reply:

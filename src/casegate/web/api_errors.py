@@ -1,10 +1,13 @@
-"""The Pega-API error envelope: {"pxObjClass":"Pega-API","errors":[{"ID":…,"message":…}]}."""
+"""The Pega-API error envelope: {"pxObjClass":"Pega-API","errors":[{"ID":…,"message":…}]},
+and the one table of which status each domain error (casegate/errors.py) answers."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from starlette.responses import JSONResponse
+
+from casegate import errors
 
 API_PREFIX = "/prweb/api/"  # the surface that answers in this envelope
 
@@ -20,6 +23,17 @@ IDS = {
     415: "Pega_API_UnsupportedMediaType",
     428: "Pega_API_PreconditionRequired",
     503: "Pega_API_ServiceUnavailable",
+}
+
+
+STATUS: dict[type[errors.CasegateError], int] = {
+    errors.Invalid: 400,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Stale: 412,
+    errors.VersionRequired: 428,
+    errors.Unavailable: 503,
 }
 
 
@@ -42,3 +56,10 @@ def envelope(status: int, message: str, headers: dict[str, str] | None = None) -
 
 def api_error_response(exc: ApiError) -> JSONResponse:
     return envelope(exc.status, exc.message, exc.headers)
+
+
+def domain_error_response(exc: errors.CasegateError) -> JSONResponse:
+    status = next(STATUS[kind] for kind in type(exc).__mro__ if kind in STATUS)
+    retry_after = getattr(exc, "retry_after", None)
+    return envelope(status, exc.message,
+                    {"Retry-After": str(retry_after)} if retry_after else None)

@@ -12,18 +12,13 @@ from starlette.concurrency import run_in_threadpool
 from casegate import metrics
 from casegate.oauth import metadata
 from casegate.oauth.client_auth import credentials
-from casegate.oauth.errors import (
-    NO_STORE,
-    OAuth2Error,
-    error_response,
-    oauth_error,
-    too_many_failures,
-)
+from casegate.oauth.errors import OAuth2Error, oauth_error
 from casegate.oauth.grants import GRANTS
-from casegate.oauth.requests import FormRequest, read_form
+from casegate.oauth.requests import FormRequest
 from casegate.oauth.scopes import OIDC
 from casegate.oauth.server import AuthorizationServer
 from casegate.storage.models import AccessGroup
+from casegate.web.oauth_http import NO_STORE, error_response, read_form, too_many_failures
 
 router = APIRouter(tags=["OAuth 2.0"])
 # Basic, or client_id + client_secret in the form (no scheme to declare for that)

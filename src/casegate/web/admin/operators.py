@@ -129,8 +129,8 @@ async def set_password(request: Request, operator_id: str) -> Response:
 
 def _set_password(con: Console, operator_id: str) -> Response:
     def change(session: Session) -> Response:
-        operators.set_password(session, operator_id, con.form.get("password", ""),
-                               actor=con.admin)
+        families.change_password(session, operator_id, con.form.get("password", ""),
+                                 actor=con.admin)
         return _done(operator_id, "password")
 
     return con.attempt(change, lambda errors: _show(con, operator_id, _on_password(errors)))
