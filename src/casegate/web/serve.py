@@ -1,4 +1,5 @@
-"""`casegate serve`: uvicorn processes, each on its own SO_REUSEPORT socket.
+"""`casegate serve`: uvicorn processes, each on its own SO_REUSEPORT socket, reading requests
+through web/slow_clients.py (header, body and idle timeouts, a connection cap).
 
 `uvicorn --workers N` shares one listening socket, and a burst of keep-alive connections
 may all land on one worker; one socket per process lets the kernel spread connections.
