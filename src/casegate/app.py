@@ -51,6 +51,7 @@ from casegate.web.api_errors import (
 from casegate.web.fast_create import FastCreateCase
 from casegate.web.fast_token import FastToken
 from casegate.web.input_check import RefuseControlCharacters
+from casegate.web.methods import Methods
 from casegate.web.middleware import Guard
 from casegate.web.runtime import Runtime
 
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(denylist_api.router)
     docs.install(app)
     install_error_handlers(app)
+    app.add_middleware(Methods, routes=app.router.routes)
     app.add_middleware(Guard, max_body=settings.max_body_bytes, https=not settings.http)
     return app
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
@@ -12,18 +12,10 @@ from casegate.cases import case_types, idempotency, remote, service
 from casegate.cases.schemas import CreateCase, UpdateCase
 from casegate.remote.client import Reply
 from casegate.storage.db import transaction
+from casegate.web import openapi
 from casegate.web.deps import CurrentPrincipal, CurrentRuntime, require_scope
 
 router = APIRouter(prefix="/prweb/api/v1", tags=["Pega API v1"])
-
-
-EXAMPLE = {
-    "ID": "CNOW-CONNECTNOW-WORK REQ-1001",
-    "nextAssignmentID": "ASSIGN-WORKLIST CNOW-CONNECTNOW-WORK REQ-1001!STARTCASE_FLOW",
-    "nextPageID": "Perform", "pxObjClass": "Pega-API-CaseManagement-Case"}
-CREATED: dict[int | str, dict[str, Any]] = {201: {
-    "description": "the new case, as Pega answers it",
-    "content": {"application/json": {"example": EXAMPLE}}}}
 
 
 IdempotencyKey = Annotated[str | None, Header(
@@ -40,7 +32,7 @@ def reply_response(reply: Reply, status: int | None = None) -> Response:
 
 
 @router.post("/cases", status_code=201, summary="Create a case (pxCreateCase)",
-             responses=CREATED)
+             responses=openapi.CREATE_CASE)
 def create_case(body: CreateCase, principal: CurrentPrincipal, rt: CurrentRuntime,
                 idempotency_key: IdempotencyKey = None) -> Response:
     require_scope(principal, "cases")
@@ -55,7 +47,8 @@ def create_case(body: CreateCase, principal: CurrentPrincipal, rt: CurrentRuntim
                         headers={"ETag": service.etag(case)})
 
 
-@router.get("/cases", summary="List the cases the operator may see (pxGetCases)")
+@router.get("/cases", summary="List the cases the operator may see (pxGetCases)",
+            responses=openapi.LIST_CASES)
 def list_cases(
     principal: CurrentPrincipal, rt: CurrentRuntime,
     caseTypeID: Annotated[str | None, Query(max_length=200)] = None,  # noqa: N803 (Pega's name)
@@ -82,7 +75,7 @@ def list_cases(
                          "hasMore": page * pageSize < total})
 
 
-@router.get("/cases/{case_id}", summary="Get a case (pxGetCases)")
+@router.get("/cases/{case_id}", summary="Get a case (pxGetCases)", responses=openapi.GET_CASE)
 def get_case(case_id: str, principal: CurrentPrincipal, rt: CurrentRuntime) -> Response:
     require_scope(principal, "cases")
     with rt.factory() as session:
@@ -95,7 +88,7 @@ def get_case(case_id: str, principal: CurrentPrincipal, rt: CurrentRuntime) -> R
 
 
 @router.put("/cases/{case_id}", status_code=204, summary="Update a case (pxUpdateCase)",
-            responses={412: {"description": "stale ETag"}, 428: {"description": "no If-Match"}})
+            responses=openapi.UPDATE_CASE)
 def update_case(case_id: str, body: UpdateCase, principal: CurrentPrincipal,
                 rt: CurrentRuntime,
                 if_match: Annotated[str | None, Header(max_length=64)] = None) -> Response:
@@ -110,7 +103,8 @@ def update_case(case_id: str, body: UpdateCase, principal: CurrentPrincipal,
     return Response(status_code=204, headers={"ETag": tag})
 
 
-@router.get("/casetypes", summary="The case types the operator may create (pxGetCaseTypes)")
+@router.get("/casetypes", summary="The case types the operator may create (pxGetCaseTypes)",
+            responses=openapi.CASE_TYPES)
 def list_case_types(principal: CurrentPrincipal, rt: CurrentRuntime) -> JSONResponse:
     require_scope(principal, "casetypes")
     with rt.factory() as session:

@@ -12,13 +12,15 @@ from casegate.cases import idempotency, remote, service
 from casegate.cases.schemas import CreateCase
 from casegate.storage.db import transaction
 from casegate.storage.models import CaseType
+from casegate.web import openapi
 from casegate.web.cases_v1 import IdempotencyKey, reply_response
 from casegate.web.deps import CurrentPrincipal, CurrentRuntime, require_scope
 
 router = APIRouter(prefix="/prweb/api/application/v2", tags=["DX API v2"])
 
 
-@router.post("/cases", status_code=201, summary="Create a case (pxCreateCase)")
+@router.post("/cases", status_code=201, summary="Create a case (pxCreateCase)",
+             responses=openapi.CREATE_CASE_V2)
 def create_case(body: CreateCase, principal: CurrentPrincipal, rt: CurrentRuntime,
                 idempotency_key: IdempotencyKey = None) -> Response:
     require_scope(principal, "cases")
@@ -40,7 +42,7 @@ def create_case(body: CreateCase, principal: CurrentPrincipal, rt: CurrentRuntim
     return JSONResponse(answer, status_code=201, headers={"ETag": service.etag(case)})
 
 
-@router.get("/cases/{case_id}", summary="Get a case (pxGetCases)")
+@router.get("/cases/{case_id}", summary="Get a case (pxGetCases)", responses=openapi.GET_CASE_V2)
 def get_case(case_id: str, principal: CurrentPrincipal, rt: CurrentRuntime) -> Response:
     require_scope(principal, "cases")
     with rt.factory() as session:

@@ -18,6 +18,7 @@ from casegate.audit import ACTOR
 from casegate.errors import Invalid
 from casegate.oauth import denylist
 from casegate.storage.db import transaction
+from casegate.web import openapi
 from casegate.web.api_errors import ApiError
 from casegate.web.deps import CurrentPrincipal, CurrentRuntime, require_scope
 
@@ -28,7 +29,8 @@ router = APIRouter(tags=["Deny list"])
 class Suspicious(BaseModel):
     model_config = ConfigDict(extra="forbid")
     token: str = Field(max_length=4096, description="an access token, or only its jti")
-    reason: str = Field(max_length=200, description="why it is denied")
+    reason: str = Field(min_length=1, max_length=denylist.MAX_REASON,
+                        description="why it is denied")
 
 
 def _administrator(principal: CurrentPrincipal, rt: CurrentRuntime) -> None:
@@ -39,7 +41,7 @@ def _administrator(principal: CurrentPrincipal, rt: CurrentRuntime) -> None:
                                 f"(access group {principal.group.name})")
 
 
-@router.get(PATH, summary="The deny list (administrators)")
+@router.get(PATH, summary="The deny list (administrators)", responses=openapi.DENY_LIST)
 def list_denied(principal: CurrentPrincipal, rt: CurrentRuntime) -> JSONResponse:
     _administrator(principal, rt)
     with rt.factory() as session:
@@ -47,7 +49,8 @@ def list_denied(principal: CurrentPrincipal, rt: CurrentRuntime) -> JSONResponse
     return JSONResponse({"tokens": rows}, headers={"Cache-Control": "no-store"})
 
 
-@router.post(PATH, status_code=201, summary="Deny a suspicious token (administrators)")
+@router.post(PATH, status_code=201, summary="Deny a suspicious token (administrators)",
+             responses=openapi.DENY_TOKEN)
 def add_denied(body: Suspicious, principal: CurrentPrincipal,
                rt: CurrentRuntime) -> JSONResponse:
     _administrator(principal, rt)

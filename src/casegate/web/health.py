@@ -12,18 +12,19 @@ from sqlalchemy import Engine, bindparam, update
 
 from casegate.storage.migrate import is_current
 from casegate.storage.models import ServerState
+from casegate.web import openapi
 from casegate.web.failures import summary
 from casegate.web.runtime import Runtime
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["Operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", summary="Liveness", responses=openapi.HEALTH)
 def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/readyz")
+@router.get("/readyz", summary="Readiness", responses=openapi.READY)
 def readyz(request: Request) -> JSONResponse:
     """Ready means this process can do its work now: the database is reachable, migrated and
     takes a write, and the audit log takes events. If not, 503 says why."""

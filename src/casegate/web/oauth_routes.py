@@ -15,43 +15,14 @@ from casegate.oauth.client_auth import credentials
 from casegate.oauth.errors import OAuth2Error, oauth_error
 from casegate.oauth.grants import GRANTS
 from casegate.oauth.requests import FormRequest
+from casegate.oauth.schemas import TOKEN_ARG_DOC, TOKEN_DOC
 from casegate.oauth.scopes import OIDC
 from casegate.oauth.server import AuthorizationServer
 from casegate.storage.models import AccessGroup
+from casegate.web import openapi
 from casegate.web.oauth_http import NO_STORE, error_response, read_form, too_many_failures
 
 router = APIRouter(tags=["OAuth 2.0"])
-# Basic, or client_id + client_secret in the form (no scheme to declare for that)
-CLIENT_AUTH: list[dict[str, list[str]]] = [{"clientBasic": []}, {}]
-
-
-def form_body(fields: dict[str, str], required: list[str]) -> dict[str, object]:
-    """OpenAPI for an application/x-www-form-urlencoded body (read by hand, not by FastAPI)."""
-    properties = {name: {"type": "string", "description": text} for name, text in fields.items()}
-    schema = {"type": "object", "properties": properties, "required": required}
-    return {"requestBody": {"required": True, "content": {
-        "application/x-www-form-urlencoded": {"schema": schema}}}, "security": CLIENT_AUTH}
-
-
-CLIENT_FIELDS = {"client_id": "client_secret_post only", "client_secret": "client_secret_post only",
-                 "client_assertion_type": "private_key_jwt: urn:ietf:params:oauth:"
-                                          "client-assertion-type:jwt-bearer",
-                 "client_assertion": "private_key_jwt: the client's signed JWT"}
-TOKEN_DOC = form_body({"grant_type": "client_credentials, authorization_code, refresh_token, "
-                                     "password, urn:ietf:params:oauth:grant-type:jwt-bearer "
-                                     "or urn:ietf:params:oauth:grant-type:saml2-bearer",
-                       "assertion": "jwt-bearer: the JWT; saml2-bearer: the SAML assertion, "
-                                    "base64url",
-                       "scope": "space-separated; default: all the client may have",
-                       "code": "authorization_code: the code", "redirect_uri":
-                       "authorization_code: as in the authorization request",
-                       "code_verifier": "authorization_code: the PKCE verifier",
-                       "refresh_token": "refresh_token: the refresh token",
-                       "username": "password: the operator", "password": "password",
-                       **CLIENT_FIELDS}, ["grant_type"])
-TOKEN_ARG_DOC = form_body({"token": "an access token of this client",
-                           "token_type_hint": "optional, ignored when unknown",
-                           **CLIENT_FIELDS}, ["token"])
 
 
 def _server(request: Request) -> AuthorizationServer:
@@ -92,7 +63,7 @@ def claimed_client_id(form: FormRequest | None) -> str:
 
 
 @router.post(metadata.TOKEN, summary="Token endpoint (RFC 6749 §4.4, §5)",
-             openapi_extra=TOKEN_DOC)
+             openapi_extra=TOKEN_DOC, responses=openapi.TOKEN)
 async def token(request: Request) -> Response:
     form = None
     try:
@@ -105,7 +76,8 @@ async def token(request: Request) -> Response:
     return JSONResponse(result.body, status_code=result.status, headers=result.headers)
 
 
-@router.post(metadata.REVOKE, summary="Revoke a token (RFC 7009)", openapi_extra=TOKEN_ARG_DOC)
+@router.post(metadata.REVOKE, summary="Revoke a token (RFC 7009)", openapi_extra=TOKEN_ARG_DOC,
+             response_class=Response, responses=openapi.REVOKE)
 async def revoke(request: Request) -> Response:
     form = None
     try:
@@ -117,7 +89,7 @@ async def revoke(request: Request) -> Response:
 
 
 @router.post(metadata.INTROSPECT, summary="Introspect a token (RFC 7662)",
-             openapi_extra=TOKEN_ARG_DOC)
+             openapi_extra=TOKEN_ARG_DOC, responses=openapi.INTROSPECT)
 async def introspect(request: Request) -> Response:
     form = None
     try:
@@ -128,14 +100,16 @@ async def introspect(request: Request) -> Response:
     return JSONResponse(result.body, headers=NO_STORE)
 
 
-@router.get(metadata.KEYS, summary="Signing keys (JWKS)")
+@router.get(metadata.KEYS, summary="Signing keys (JWKS)", responses=openapi.KEYS)
 def keys(request: Request) -> JSONResponse:
     return JSONResponse(_server(request).keys.jwks(),
                         headers={"Cache-Control": "public, max-age=300"})
 
 
-@router.get("/.well-known/oauth-authorization-server", summary="Metadata (RFC 8414)")
-@router.get("/.well-known/openid-configuration", include_in_schema=False)
+@router.get("/.well-known/oauth-authorization-server", summary="Metadata (RFC 8414)",
+            responses=openapi.METADATA)
+@router.get("/.well-known/openid-configuration", summary="Metadata (OpenID Connect Discovery)",
+            responses=openapi.METADATA)
 def server_metadata(request: Request) -> JSONResponse:
     server = _server(request)
     with server.factory() as session:

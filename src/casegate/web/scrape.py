@@ -11,11 +11,12 @@ from __future__ import annotations
 import ipaddress
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from casegate import crypto, metrics
+from casegate.web import openapi
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["Operations"])
 
 
 def _loopback(host: str) -> bool:
@@ -25,7 +26,8 @@ def _loopback(host: str) -> bool:
         return False
 
 
-@router.get("/metrics")
+@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse,
+            responses=openapi.METRICS)
 def scrape(request: Request) -> Response:
     configured = request.app.state.runtime.settings.metrics_token
     if configured is not None:

@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from casegate.oauth import bearer, metadata
+from casegate.web import openapi
 from casegate.web.browser import runtime
 from casegate.web.deps import BearerRefused, bearer_token, challenge
 from casegate.web.runtime import Runtime
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["OpenID Connect"])
 
 
 def _bearer_error(status: int, error: str, description: str) -> JSONResponse:
@@ -21,7 +22,10 @@ def _bearer_error(status: int, error: str, description: str) -> JSONResponse:
                         headers=challenge(error, description) | {"Cache-Control": "no-store"})
 
 
-@router.api_route(metadata.USERINFO, methods=["GET", "POST"])
+@router.get(metadata.USERINFO, summary="UserInfo", responses=openapi.USERINFO,
+            openapi_extra=openapi.BEARER)
+@router.post(metadata.USERINFO, summary="UserInfo", responses=openapi.USERINFO,
+             openapi_extra=openapi.BEARER)
 async def userinfo(request: Request) -> Response:
     """OpenID Connect Core §5.3: who the access token's person is."""
     rt = runtime(request)
