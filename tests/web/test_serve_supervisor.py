@@ -19,6 +19,14 @@ IN_USE = re.compile(rb"^casegate_db_connections_in_use (\S+)$", re.M)
 
 def hold_a_connection_and_die(database: str) -> None:
     """A worker that dies (as from kill -9) with a database connection checked out."""
+    # a fork inherits what earlier tests in this process set up before the shared folder
+    # existed: start as a fresh worker does, recording into the folder
+    from prometheus_client import REGISTRY, values
+
+    values.ValueClass = values.get_value_class()
+    for metric in metrics._metrics.values():
+        REGISTRY.unregister(metric)
+    metrics._metrics.clear()
     metrics.enable()
     engine = make_engine(f"sqlite:///{database}")
     metrics.watch_engine(engine)
