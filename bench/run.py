@@ -94,7 +94,7 @@ def free_port() -> int:
 def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
+        with urllib.request.urlopen(request, timeout=60) as answer:
             return answer.status, answer.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -200,6 +200,7 @@ class Options:
     workers: int
     out: Path
     smoke: bool
+    rounds: int = 3
 
 
 def wrk(load: Load, conns: int, seconds: float, raw: Path | None) -> dict[str, Any]:
@@ -275,6 +276,18 @@ class Casegate:
         return Server(f"casegate-{workers}w", [
             sys.executable, "-m", "casegate", "serve", "--http", "--port", str(port),
             "--workers", str(workers)], port, self.env())
+
+    def granian(self, port: int, workers: int) -> Server:
+        """The same app on granian (bench/granian_app.py), for the `servers` section."""
+        metrics = Path(tempfile.mkdtemp(prefix="casegate-bench-metrics-"))
+        return Server(f"granian-{workers}w", [
+            sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+            "--http", "1", "--no-ws", "--loop", "uvloop", "--log-level", "warning",
+            "bench.granian_app:app"], port,
+            {**self.env(), "CASEGATE_HTTP": "true", "CASEGATE_PORT": str(port),
+             "CASEGATE_ISSUER": f"http://127.0.0.1:{port}",
+             "PROMETHEUS_MULTIPROC_DIR": str(metrics)})
 
     def loads(self, port: int) -> dict[str, Load]:
         base = f"http://127.0.0.1:{port}"
@@ -520,6 +533,70 @@ def compare(opts: Options, work: Path, rows: list[dict[str, Any]], peers: bool) 
             log(f"  {target} skipped: {exc}")
 
 
+def servers(opts: Options, work: Path, rows: list[dict[str, Any]]) -> None:
+    """casegate's app on uvicorn (`casegate serve`) and on granian, run after run in turn
+    (A B A B A B) so that a machine busy with other work weighs on both alike."""
+    conns = 32 if 32 in opts.conns else opts.conns[-1]
+    log(f"== servers: uvicorn and granian in turn, SQLite, {opts.workers} processes")
+    cg = Casegate(work / "casegate-servers", "")
+    cg.init()
+    for round_ in range(1, opts.rounds + 1):
+        for target, make in (("uvicorn", cg.server), ("granian", cg.granian)):
+            server = make(free_port(), opts.workers)
+            with running(server, opts.out / "logs"):
+                loads = cg.loads(server.port)
+                for workload in ("token", "cases"):
+                    measure(server, loads[workload], conns, opts,
+                            {"section": "servers", "target": target, "workload": workload,
+                             "db": "sqlite", "workers": opts.workers, "round": round_}, rows)
+
+
+def engines_section(opts: Options, work: Path, rows: list[dict[str, Any]]) -> None:
+    """casegate on SQLite and on a private PostgreSQL cluster, run after run in turn."""
+    conns = 32 if 32 in opts.conns else opts.conns[-1]
+    log(f"== engines: SQLite and PostgreSQL in turn, {opts.workers} processes")
+    with databases(work, ["sqlite", "postgresql"]) as fresh:
+        made = {engine: Casegate(work / f"casegate-engines-{engine}", fresh(engine))
+                for engine in ("sqlite", "postgresql")}
+        for cg in made.values():
+            cg.init()
+        for round_ in range(1, opts.rounds + 1):
+            for engine, cg in made.items():
+                server = cg.server(free_port(), opts.workers)
+                with running(server, opts.out / "logs"):
+                    loads = cg.loads(server.port)
+                    for workload in ("token", "cases"):
+                        measure(server, loads[workload], conns, opts,
+                                {"section": "engines", "target": "casegate",
+                                 "workload": workload, "db": engine,
+                                 "workers": opts.workers, "round": round_}, rows)
+
+
+def median_ratios(rows: list[dict[str, Any]], section: str, key: str, a: str,
+                  b: str) -> list[str]:
+    """Per workload, the median over rounds of row[key] == a against row[key] == b."""
+    out = []
+    for workload in ("token", "cases"):
+        pairs = []
+        for r in rows:
+            if r["section"] == section and r[key] == a and r["workload"] == workload:
+                other = pick(rows, section=section, workload=workload, round=r["round"],
+                             **{key: b})
+                if other and other["ok_rps"]:
+                    pairs.append((r["ok_rps"] / other["ok_rps"],
+                                  r["cpu_ms_per_req"] / max(other["cpu_ms_per_req"], 1e-9)))
+        if pairs:
+            rps = sorted(p[0] for p in pairs)[len(pairs) // 2]
+            cpu = sorted(p[1] for p in pairs)[len(pairs) // 2]
+            out.append(f"| {workload} | {len(pairs)} | {rps:.2f}x | {cpu:.2f}x |")
+    return out
+
+
+def server_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Median over rounds of granian's throughput and CPU per request against uvicorn's."""
+    return median_ratios(rows, "servers", "target", "granian", "uvicorn")
+
+
 @contextlib.contextmanager
 def databases(work: Path, engines: list[str]) -> Iterator[Any]:
     """Yield a function engine -> fresh database URL; a private PostgreSQL when asked."""
@@ -693,12 +770,23 @@ def markdown(rows: list[dict[str, Any]], found: dict[str, str], opts: Options) -
               "| p50 ms | p99 ms | errors | CPU ms/req | server cores | peak RSS MiB |")
     lines += ["## All runs", "", header, "|" + " --- |" * 15]
     for r in rows:
-        size = f"{r['series']} {r['size']:,}" if "series" in r else ""
+        size = (f"{r['series']} {r['size']:,}" if "series" in r
+                else f"round {r['round']}" if "round" in r else "")
         lines.append(
             f"| {r['section']} | {r['target']} | {r['workload']} | {r['db']} | {r['workers']} | "
             f"{size} | {r['conns']} | {r['rps']:,.0f} | {r['ok_rps']:,.0f} | {r['p50_ms']:.2f} | "
             f"{r['p99_ms']:.2f} | {r['errors']} | {r['cpu_ms_per_req']:.3f} | "
             f"{r['server_cores']} | {r['peak_rss_mb']} |")
+    by_server = server_lines(rows)
+    if by_server:
+        lines += ["", "## Servers: granian against uvicorn (median of the rounds)", "",
+                  "| workload | rounds | granian/uvicorn req/s | granian/uvicorn CPU per "
+                  "request |", "| --- | --- | --- | --- |", *by_server]
+    by_engine = median_ratios(rows, "engines", "db", "postgresql", "sqlite")
+    if by_engine:
+        lines += ["", "## Engines: PostgreSQL against SQLite (median of the rounds)", "",
+                  "| workload | rounds | PostgreSQL/SQLite req/s | PostgreSQL/SQLite CPU per "
+                  "request |", "| --- | --- | --- | --- |", *by_engine]
     grown = growth_lines(rows)
     if grown:
         lines += ["", "## Growth: largest store against smallest", "",
@@ -720,7 +808,10 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true",
                         help="seconds: casegate + bare ceiling, token and cases, SQLite")
-    parser.add_argument("--only", default="", help="comma list of: compare, growth, workers")
+    parser.add_argument("--only", default="",
+                        help="comma list of: compare, growth, workers, servers, engines")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="servers, engines: rounds of A B")
     parser.add_argument("--duration", type=float, default=None, help="seconds per run")
     parser.add_argument("--warmup", type=float, default=None, help="seconds of warm-up")
     parser.add_argument("--conns", default="", help="comma list (default 1,8,32,128)")
@@ -739,7 +830,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = Options(duration=args.duration or (2.0 if smoke else 8.0),
                    warmup=args.warmup if args.warmup is not None else (1.0 if smoke else 2.0),
                    conns=[int(c) for c in (args.conns or default_conns).split(",")],
-                   workers=args.workers, out=args.out, smoke=smoke)
+                   workers=args.workers, out=args.out, smoke=smoke, rounds=args.rounds)
     sections = [s for s in args.only.split(",") if s] or (
         ["compare"] if smoke else ["compare", "growth", "workers"])
     engines = ["sqlite"] if smoke else [e for e in args.engines.split(",") if e]
@@ -762,7 +853,9 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         for name, run in (("compare", lambda: compare(opts, work, rows, peers)),
                           ("growth", lambda: growth(opts, work, rows, engines)),
-                          ("workers", lambda: workers(opts, work, rows, engines))):
+                          ("workers", lambda: workers(opts, work, rows, engines)),
+                          ("servers", lambda: servers(opts, work, rows)),
+                          ("engines", lambda: engines_section(opts, work, rows))):
             if name not in sections:
                 continue
             try:

@@ -65,7 +65,7 @@ DESCRIPTION = (
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, settings.threads)
     metrics.enable()
     metrics.watch_engine(engine)
     factory = session_factory(engine)

@@ -51,6 +51,14 @@ def prepare_multiprocess_dir(path: Path) -> None:
     os.environ[MULTIPROC_ENV] = str(chosen)
 
 
+def process_dead(pid: int) -> None:
+    """For `serve`, when a worker died: its live gauges (connections in use) stop counting."""
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
 def enable() -> None:
     if _metrics:
         return

@@ -42,6 +42,16 @@ class Settings(BaseSettings):
     fast_paths: bool = Field(True, description="answer the token endpoint's client_credentials "
                              "and POST /cases in front of the web framework (off: the full "
                              "stack answers all; the same decisions either way)")
+    # a client that sends its request slower than this is closed (slow-loris clients would
+    # otherwise hold a connection each for ever)
+    header_timeout: float = Field(5.0, gt=0, le=300, description="seconds a client has to send "
+                                  "a request's line and headers, from its first byte")
+    body_timeout: float = Field(10.0, gt=0, le=600, description="seconds a client has to send a "
+                                "request's body, from the end of its headers")
+    idle_timeout: float = Field(5.0, gt=0, le=600, description="seconds a connection may stay "
+                                "silent before its next (or first) request")
+    max_connections: int = Field(1000, ge=1, le=100_000, description="open connections per "
+                                 "process; past it a new one is answered 503 and closed")
     max_body_bytes: int = Field(65536, gt=0, description="largest request body accepted, bytes")
     # at most ten minutes: a larger skew is a broken clock (and the deny list keeps a revoked
     # token's ID an hour past its exp, oauth/denylist.py, which must cover the leeway)

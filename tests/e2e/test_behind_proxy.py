@@ -50,6 +50,7 @@ http {{
     upstream casegate {{
 {servers}
         keepalive 8;
+        keepalive_timeout 4s;  # below casegate's --idle-timeout: never a closed connection reused
     }}
     server {{
         listen 127.0.0.1:{port} ssl;

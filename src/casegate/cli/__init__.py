@@ -127,6 +127,15 @@ def serve(
                                        "TLS-terminating proxy on the same host only.")] = False,
     issuer: Annotated[str | None, typer.Option(
         "--issuer", help="Public base URL, when it differs from https://HOST:PORT.")] = None,
+    header_timeout: Annotated[float | None, typer.Option(
+        "--header-timeout", help="Seconds a client has to send a request's headers [5].")] = None,
+    body_timeout: Annotated[float | None, typer.Option(
+        "--body-timeout", help="Seconds a client has to send a request's body [10].")] = None,
+    idle_timeout: Annotated[float | None, typer.Option(
+        "--idle-timeout", help="Seconds a connection may wait silent for its next request "
+        "[5].")] = None,
+    max_connections: Annotated[int | None, typer.Option(
+        "--max-connections", help="Open connections per process; past it, 503 [1000].")] = None,
 ) -> None:
     """Run the server: HTTPS on 127.0.0.1:8443 by default."""
     from casegate import logs
@@ -137,7 +146,9 @@ def serve(
 
     with errors():
         cfg = context.settings(host=host, port=port, workers=workers, cert_file=cert,
-                               key_file=key, http=http or None, issuer=issuer)
+                               key_file=key, http=http or None, issuer=issuer,
+                               header_timeout=header_timeout, body_timeout=body_timeout,
+                               idle_timeout=idle_timeout, max_connections=max_connections)
         applied = ops.upgrade_database(cfg)
         if applied:
             say(f"database upgraded: {', '.join(applied)}")

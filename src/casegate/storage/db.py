@@ -15,12 +15,19 @@ from casegate.errors import NotFound
 T = TypeVar("T")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, threads: int = 4) -> Engine:
+    """`threads`: how many threads of the process do database work at once (the threadpool's
+    size); a server engine pools that many connections, and two for the audit writer and
+    the readiness check."""
     # hide_parameters: a database error in the log never shows a statement's values (hashes,
     # a person's name, case content)
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True,
+    # No pool_pre_ping: it costs a round trip per checkout. A connection the server dropped
+    # (a restart) fails its statement instead; SQLAlchemy then sees a disconnect, discards
+    # every connection pooled before it, and that one unit of work ends in a database
+    # outage (503 with Retry-After, storage/outage.py) while the next ones connect afresh.
+    return create_engine(url, pool_size=threads + 2, max_overflow=threads,
                          hide_parameters=True)
 
 

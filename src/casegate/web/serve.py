@@ -1,4 +1,5 @@
-"""`casegate serve`: uvicorn processes, each on its own SO_REUSEPORT socket.
+"""`casegate serve`: uvicorn processes, each on its own SO_REUSEPORT socket, reading requests
+through web/slow_clients.py (header, body and idle timeouts, a connection cap).
 
 `uvicorn --workers N` shares one listening socket, and a burst of keep-alive connections
 may all land on one worker; one socket per process lets the kernel spread connections.
@@ -20,7 +21,7 @@ import uvicorn
 from casegate import logs, metrics
 from casegate.errors import CasegateError
 from casegate.settings import Settings
-from casegate.web import tls
+from casegate.web import slow_clients, tls
 
 
 def bind(host: str, port: int, reuse_port: bool, listen: bool = True) -> socket.socket:
@@ -77,9 +78,12 @@ def run_process(settings: Settings, sock: socket.socket | None = None) -> None:
         else:
             kwargs["ssl_context_factory"] = lambda _c, _d: tls.server_context(cert, key)
     logs.configure(settings.log_format)
+    limits = slow_clients.Limits(settings.header_timeout, settings.body_timeout,
+                                 settings.idle_timeout, settings.max_connections)
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
-                            access_log=False, log_config=None, server_header=False,
-                            proxy_headers=False, timeout_keep_alive=30, **kwargs)
+                            http=slow_clients.protocol(limits), access_log=False,
+                            log_config=None, server_header=False, proxy_headers=False,
+                            **kwargs)
     server = uvicorn.Server(config)
     if sock is None:
         sock = bind(settings.host, settings.port, reuse_port=False)
@@ -160,6 +164,8 @@ class Supervisor:
                 self._delay[index] * 2, self.MAX_DELAY)
             self._delay[index] = delay
             self._due[index] = now + delay
+            assert worker.pid is not None
+            metrics.process_dead(worker.pid)
             self._say(f"casegate: worker {worker.pid} exited ({worker.exitcode}); "
                       f"starting another in {delay:g} s")
         elif now >= due:

@@ -1,0 +1,106 @@
+"""Time limits on what a client sends, and a cap on open connections, for uvicorn.
+
+uvicorn only times out a keep-alive connection between requests: a client that connects and
+sends nothing, or half a request line and headers, or half a body, holds its connection (and
+a file descriptor) for ever, and a few hundred such clients use up a process. This protocol
+adds a clock to each phase of reading a request:
+
+- idle: from the connection (after the TLS handshake) or the end of a response until the
+  first byte of the next request (in place of uvicorn's keep-alive timeout);
+- header: from the first byte of a request until its headers are complete;
+- body: from the end of the headers until the whole body has arrived.
+
+A connection past its clock is closed. While the application works on a request nothing is
+timed. Over `max_connections` open connections in the process, a new one is answered 503
+and closed at once, before anything it sends is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+OVER_CAP = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain"
+            b"\r\nContent-Length: 29\r\nConnection: close\r\n\r\ntoo many connections, retry\r\n")
+
+
+@dataclass(frozen=True)
+class Limits:
+    header_timeout: float
+    body_timeout: float
+    idle_timeout: float
+    max_connections: int
+
+
+class GuardedProtocol(HttpToolsProtocol):
+    limits: ClassVar[Limits]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clock: asyncio.TimerHandle | None = None
+        self._waiting = ""  # idle, header, body, or "" while the application has the request
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.limits.max_connections:
+            self.connections.discard(self)  # counted no more: it is only being closed
+            transport.write(OVER_CAP)
+            transport.close()
+            # TLS's close waits for the client's close_notify: one that never reads is cut off
+            self.loop.call_later(1.0, transport.abort)
+            return
+        self._wait("idle", self.limits.idle_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_clock()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._waiting == "idle":  # any byte (a stray CRLF too) starts the header clock
+            self._wait("header", self.limits.header_timeout)
+        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._waiting in ("", "idle"):  # a pipelined request begins while one is answered
+            self._wait("header", self.limits.header_timeout)
+
+    def on_headers_complete(self) -> None:
+        self._wait("body", self.limits.body_timeout)
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._stop_clock()
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.timeout_keep_alive_task is not None:  # uvicorn's keep-alive clock: ours instead
+            self._unset_keepalive_if_required()
+            if not self._waiting:  # (a client still sending a body keeps the body clock)
+                self._wait("idle", self.limits.idle_timeout)
+
+    def _wait(self, phase: str, seconds: float) -> None:
+        self._stop_clock()
+        self._waiting = phase
+        self._clock = self.loop.call_later(seconds, self._expired)
+
+    def _stop_clock(self) -> None:
+        if self._clock is not None:
+            self._clock.cancel()
+            self._clock = None
+        self._waiting = ""
+
+    def _expired(self) -> None:
+        # abort, not close: nothing is owed to this client, and over TLS close() would wait
+        # (up to 30 s) for a close_notify from a client that is not reading
+        self._clock = None
+        self.transport.abort()
+
+
+def protocol(limits: Limits) -> type[GuardedProtocol]:
+    """The protocol class uvicorn instantiates per connection, with these limits."""
+    return type("CasegateProtocol", (GuardedProtocol,), {"limits": limits})
