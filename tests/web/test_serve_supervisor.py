@@ -52,7 +52,7 @@ def test_a_dead_workers_gauges_stop_counting(tmp_path: Path,
     def start() -> BaseProcess:
         target = hold_a_connection_and_die if not started else time.sleep
         worker = context.Process(target=target, args=(str(tmp_path / "db.sqlite3"),)
-                                 if not started else (30,))
+                                 if not started else (2,))
         worker.start()
         started.append(worker)
         return worker
