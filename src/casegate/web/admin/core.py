@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.exc import IntegrityError
@@ -257,3 +257,26 @@ def delete(con: Console, what: str, back: str, done: str,
 
     return con.attempt(change, lambda errors: confirm(con, what, back,
                                                       next(iter(errors.values()))), "form")
+
+
+def delete_routes(router: APIRouter, base: str, noun: str, get: Callable[[Session, str], object],
+                  remove: Callable[..., None]) -> None:
+    """GET and POST {base}/delete/{name}: the confirmation page and the confirmed delete of one
+    named record. Call it before the record's own {base}/{name} routes, which would match too."""
+    def ask(con: Console, name: str) -> Response:
+        with con.reading() as session:
+            get(session, name)  # an unknown name: 404 before any question
+        return confirm(con, f"{noun} {name!r}", f"{base}/{segment(name)}")
+
+    def confirmed(con: Console, name: str) -> Response:
+        return delete(con, f"{noun} {name!r}", f"{base}/{segment(name)}", f"{base}?done=deleted",
+                      lambda session: remove(session, name, actor=con.admin))
+
+    async def ask_delete(request: Request, name: str) -> Response:
+        return await view(request, ask, name)
+
+    async def delete_record(request: Request, name: str) -> Response:
+        return await action(request, confirmed, name)
+
+    router.add_api_route(base + "/delete/{name:path}", ask_delete, methods=["GET"])
+    router.add_api_route(base + "/delete/{name:path}", delete_record, methods=["POST"])

@@ -19,8 +19,7 @@ from casegate.web.admin.core import (
     Console,
     Record,
     action,
-    confirm,
-    delete,
+    delete_routes,
     see_other,
     segment,
     view,
@@ -132,26 +131,7 @@ def _create(con: Console) -> Response:
                        "identity-mapping")
 
 
-@router.get(BASE + "/delete/{name:path}")
-async def ask_delete(request: Request, name: str) -> Response:
-    return await view(request, _ask_delete, name)
-
-
-def _ask_delete(con: Console, name: str) -> Response:
-    with con.reading() as session:
-        trust.get_mapping(session, name)
-    return confirm(con, f"identity mapping {name!r}", f"{BASE}/{segment(name)}")
-
-
-@router.post(BASE + "/delete/{name:path}")
-async def delete_mapping(request: Request, name: str) -> Response:
-    return await action(request, _delete, name)
-
-
-def _delete(con: Console, name: str) -> Response:
-    return delete(con, f"identity mapping {name!r}", f"{BASE}/{segment(name)}",
-                  f"{BASE}?done=deleted",
-                  lambda session: trust.delete_mapping(session, name, actor=con.admin))
+delete_routes(router, BASE, "identity mapping", trust.get_mapping, trust.delete_mapping)
 
 
 @router.get(BASE + "/{name:path}")

@@ -17,8 +17,7 @@ from casegate.web.admin.core import (
     Console,
     Record,
     action,
-    confirm,
-    delete,
+    delete_routes,
     see_other,
     segment,
     view,
@@ -103,26 +102,7 @@ def _create(con: Console) -> Response:
     return con.attempt(change, lambda errors: _form(con, None, values, errors), "remote-system")
 
 
-@router.get(BASE + "/delete/{name:path}")
-async def ask_delete(request: Request, name: str) -> Response:
-    return await view(request, _ask_delete, name)
-
-
-def _ask_delete(con: Console, name: str) -> Response:
-    with con.reading() as session:
-        systems.get(session, name)
-    return confirm(con, f"remote system {name!r}", f"{BASE}/{segment(name)}")
-
-
-@router.post(BASE + "/delete/{name:path}")
-async def delete_system(request: Request, name: str) -> Response:
-    return await action(request, _delete, name)
-
-
-def _delete(con: Console, name: str) -> Response:
-    return delete(con, f"remote system {name!r}", f"{BASE}/{segment(name)}",
-                  f"{BASE}?done=deleted",
-                  lambda session: systems.delete(session, name, actor=con.admin))
+delete_routes(router, BASE, "remote system", systems.get, systems.delete)
 
 
 @router.get(BASE + "/{name:path}")

@@ -18,8 +18,7 @@ from casegate.web.admin.core import (
     Console,
     Record,
     action,
-    confirm,
-    delete,
+    delete_routes,
     number,
     see_other,
     segment,
@@ -117,26 +116,7 @@ def _create(con: Console) -> Response:
                        "token-profile")
 
 
-@router.get(BASE + "/delete/{name:path}")
-async def ask_delete(request: Request, name: str) -> Response:
-    return await view(request, _ask_delete, name)
-
-
-def _ask_delete(con: Console, name: str) -> Response:
-    with con.reading() as session:
-        trust.get_profile(session, name)
-    return confirm(con, f"token profile {name!r}", f"{BASE}/{segment(name)}")
-
-
-@router.post(BASE + "/delete/{name:path}")
-async def delete_profile(request: Request, name: str) -> Response:
-    return await action(request, _delete, name)
-
-
-def _delete(con: Console, name: str) -> Response:
-    return delete(con, f"token profile {name!r}", f"{BASE}/{segment(name)}",
-                  f"{BASE}?done=deleted",
-                  lambda session: trust.delete_profile(session, name, actor=con.admin))
+delete_routes(router, BASE, "token profile", trust.get_profile, trust.delete_profile)
 
 
 @router.get(BASE + "/{name:path}")
