@@ -52,7 +52,7 @@ def forget_cookie(rt: Runtime, response: Response, name: str) -> None:
 
 
 def csrf_for(rt: Runtime, cookie: str) -> str:
-    return hmac.new(rt.settings.hmac_key(), b"csrf|" + cookie.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(rt.hmac_key, b"csrf|" + cookie.encode(), hashlib.sha256).hexdigest()
 
 
 def _csrf_cookie(rt: Runtime, request: Request) -> str:

@@ -37,3 +37,7 @@ class Runtime:
     @property
     def audit(self) -> BatchedAudit:
         return self.server.audit
+
+    @property
+    def hmac_key(self) -> bytes:
+        return self.server.hmac_key  # read once at start, not from disk per page

@@ -156,7 +156,7 @@ def _create(con: Console) -> Response:
     values = _posted(con)
 
     def change(session: Session) -> Response:
-        client, secret = service.create(session, con.rt.settings.hmac_key(),
+        client, secret = service.create(session, con.rt.hmac_key,
                                         public=values["public"], actor=con.admin,
                                         auth_method=values["auth-method"],
                                         **_arguments(con, values))
@@ -235,7 +235,7 @@ async def save_as(request: Request, client_id: str) -> Response:
 
 def _save_as(con: Console, client_id: str) -> Response:
     def change(session: Session) -> Response:
-        client, secret = service.save_as(session, con.rt.settings.hmac_key(), client_id,
+        client, secret = service.save_as(session, con.rt.hmac_key, client_id,
                                          con.text("save-as-name", 300), actor=con.admin)
         return _to_secret(con, client, secret)
 
@@ -252,7 +252,7 @@ def _regenerate(con: Console, client_id: str) -> Response:
     grace = number(con.text("grace", 40) or "0")
 
     def change(session: Session) -> Response:
-        secret = service.regenerate_secret(session, con.rt.settings.hmac_key(), client_id,
+        secret = service.regenerate_secret(session, con.rt.hmac_key, client_id,
                                            grace=grace, actor=con.admin)  # type: ignore[arg-type]
         return _to_secret(con, service.get(session, client_id), secret)
 
@@ -297,7 +297,7 @@ def _set_enabled(con: Console, client_id: str, enabled: bool) -> Response:
 
 # -- the secret, shown once ---------------------------------------------------------------------
 def _cipher(con: Console) -> AESGCM:
-    key = crypto.keyed_hash(con.rt.settings.hmac_key(), "console reveal cookie")
+    key = crypto.keyed_hash(con.rt.hmac_key, "console reveal cookie")
     return AESGCM(bytes.fromhex(key))
 
 
@@ -335,7 +335,7 @@ def _secret_page(con: Console, client_id: str) -> Response:
     secret = _revealed(con, client_id)
     with con.reading() as session:
         client = service.get(session, client_id)
-        if secret and not crypto.equal(crypto.keyed_hash(con.rt.settings.hmac_key(), secret),
+        if secret and not crypto.equal(crypto.keyed_hash(con.rt.hmac_key, secret),
                                        client.secret_hash):
             secret = ""  # made again since: that one no longer works
     response = con.page("clients/secret.html", title=client.name, client=client, secret=secret,
@@ -354,7 +354,7 @@ def _credentials(con: Console, client_id: str) -> Response:
     with con.reading() as session:
         client = service.get(session, client_id)
     if client.public or not crypto.equal(
-            crypto.keyed_hash(con.rt.settings.hmac_key(), secret), client.secret_hash):
+            crypto.keyed_hash(con.rt.hmac_key, secret), client.secret_hash):
         return con.message("No credentials to download", "The credentials file is offered "
                            "only with a secret just made. Regenerate the secret to get one.",
                            403)

@@ -94,7 +94,7 @@ def _create(con: Console) -> Response:
     values = _posted(con)
 
     def change(session: Session) -> Response:
-        made = systems.create(session, con.rt.settings.hmac_key(), values["remote-system"],
+        made = systems.create(session, con.rt.hmac_key, values["remote-system"],
                               values["url"], _credentials(con, values) or {},
                               cacert=con.text("cacert", 65536) or None, actor=con.admin)
         return see_other(f"{BASE}/{segment(made.name)}?done=saved")
@@ -127,7 +127,7 @@ def _save(con: Console, name: str) -> Response:
         system = systems.get(session, name)
 
     def change(session: Session) -> Response:
-        systems.update(session, con.rt.settings.hmac_key(), name, _credentials(con, values),
+        systems.update(session, con.rt.hmac_key, name, _credentials(con, values),
                        cacert=con.text("cacert", 65536) or None, url=values["url"],
                        actor=con.admin)
         return see_other(f"{BASE}/{segment(name)}?done=saved")
