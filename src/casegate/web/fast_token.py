@@ -31,7 +31,7 @@ from casegate.storage.reader import SqliteReader
 from casegate.web.fast_path import Answer, FastPath
 from casegate.web.runtime import Runtime
 
-FORM = "application/x-www-form-urlencoded"
+FORM = b"application/x-www-form-urlencoded"
 # TOKEN_RESPONSE_HEADER but Content-Type, which FastPath sends
 NO_CACHE = [(k.lower().encode(), v.encode())
             for k, v in ClientCredentialsGrant.TOKEN_RESPONSE_HEADER if k.lower() != "content-type"]
@@ -65,8 +65,10 @@ class FastToken(FastPath):
 
     @staticmethod
     def _request(scope: Scope, body: bytes) -> FormRequest | None:
-        headers = Headers(scope=scope)
-        if headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
+        raw = scope["headers"]
+        # the first Content-Type, as Headers.get answers (without decoding every header)
+        kind = next((value for name, value in raw if name == b"content-type"), b"")
+        if kind.split(b";")[0].strip().lower() != FORM:
             return None
         try:
             form = parse_form(body)
@@ -74,7 +76,7 @@ class FastToken(FastPath):
             return None
         if form.get("grant_type") != client_credentials.GRANT_TYPE:
             return None
-        return FormRequest("POST", "https://casegate" + metadata.TOKEN, headers, form)
+        return FormRequest("POST", "https://casegate" + metadata.TOKEN, Headers(raw=raw), form)
 
     def _grant(self, source: client_auth.Source, request: FormRequest) -> Grant:
         server = self.runtime.server
