@@ -83,6 +83,15 @@ class GuardedProtocol(HttpToolsProtocol):
             if not self._waiting:  # (a client still sending a body keeps the body clock)
                 self._wait("idle", self.limits.idle_timeout)
 
+    def shutdown(self) -> None:
+        # on SIGTERM, a connection between requests is cut at once: nothing is owed to it, and
+        # over TLS uvicorn's close() would hold the shutdown until its idle clock ran out
+        if self.cycle is None or self.cycle.response_complete:
+            self._stop_clock()
+            self.transport.abort()
+        else:
+            super().shutdown()
+
     def _wait(self, phase: str, seconds: float) -> None:
         self._stop_clock()
         self._waiting = phase
