@@ -81,7 +81,7 @@ class NewCase:
 def check_create(session: Session, principal: Principal, grants: Grants, body: CreateCase
                  ) -> NewCase:
     """Every check of a creation, reading only (plain rows, no ORM entities)."""
-    case_type = session.execute(CASE_TYPE, {"id": body.caseTypeID}).first()
+    case_type = session.connection().execute(CASE_TYPE, {"id": body.caseTypeID}).first()
     if case_type is None:
         raise Invalid("caseTypeID", f"unknown case type {body.caseTypeID[:200]}")
     if case_type.remote_system is not None:  # cases/remote.py forwards these first
