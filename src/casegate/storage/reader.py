@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Dialect, Select
 from sqlalchemy.dialects import sqlite
 
 DIALECT = sqlite.dialect()
@@ -17,11 +17,13 @@ Converter = Callable[[Any], Any] | None
 
 
 class Compiled:
-    def __init__(self, statement: Select[Any]) -> None:
-        compiled = statement.compile(dialect=DIALECT)
+    """A statement compiled for a dialect (SQLite's; PostgreSQL's in storage/pg_reader.py)."""
+
+    def __init__(self, statement: Select[Any], dialect: Dialect = DIALECT) -> None:
+        compiled = statement.compile(dialect=dialect)
         self.text = str(compiled)
-        self.params = list(compiled.positiontup or [])
-        converters = [column.type.result_processor(DIALECT, None)
+        self.params = list(compiled.positiontup or [])  # empty for named parameters
+        converters = [column.type.result_processor(dialect, None)
                       for column in statement.selected_columns]
         self.converters = [(i, c) for i, c in enumerate(converters) if c is not None]
 
@@ -34,6 +36,18 @@ class Compiled:
         return tuple(converted)
 
 
+Cache = dict[int, tuple[Select[Any], Compiled]]
+
+
+def compile_once(cache: Cache, statement: Select[Any], dialect: Dialect = DIALECT) -> Compiled:
+    """Compiled once per statement object (the cache keeps it alive: its id stays its own)."""
+    known = cache.get(id(statement))
+    if known is None or known[0] is not statement:
+        known = (statement, Compiled(statement, dialect))
+        cache[id(statement)] = known
+    return known[1]
+
+
 class SqliteReader:
     """One connection, used on the event loop's thread only, in autocommit (each read sees
     what is committed now)."""
@@ -41,7 +55,7 @@ class SqliteReader:
     def __init__(self, path: str) -> None:
         self._path = path
         self._conn: sqlite3.Connection | None = None
-        self._compiled: dict[int, tuple[Select[Any], Compiled]] = {}
+        self._compiled: Cache = {}
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -52,11 +66,7 @@ class SqliteReader:
         return self._conn
 
     def _compile(self, statement: Select[Any]) -> Compiled:
-        known = self._compiled.get(id(statement))
-        if known is None or known[0] is not statement:
-            known = (statement, Compiled(statement))
-            self._compiled[id(statement)] = known
-        return known[1]
+        return compile_once(self._compiled, statement)
 
     def rows(self, statement: Select[Any], params: dict[str, Any] | None = None,
              ) -> list[tuple[Any, ...]]:
