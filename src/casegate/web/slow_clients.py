@@ -60,10 +60,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._wait("idle", self.limits.idle_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._waiting = ""
-        if self._clock is not None:
-            self._clock.cancel()
-            self._clock = None
+        self._stop_clock()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -107,6 +104,12 @@ class GuardedProtocol(HttpToolsProtocol):
             if self._clock is not None:
                 self._clock.cancel()
             self._arm(deadline)
+
+    def _stop_clock(self) -> None:
+        self._waiting = ""
+        if self._clock is not None:
+            self._clock.cancel()
+            self._clock = None
 
     def _arm(self, at: float) -> None:
         self._clock_at = at
