@@ -22,6 +22,7 @@ from casegate.oauth import assertions, auth_header, replay
 from casegate.oauth.errors import InvalidClientError, explained, oauth_error
 from casegate.oauth.requests import FormRequest
 from casegate.storage.models import AccessGroup, ClientRegistration, Operator
+from casegate.storage.pg_reader import PostgresReader
 from casegate.storage.reader import SqliteReader
 from casegate.text import has_control
 
@@ -45,7 +46,7 @@ CLIENT_QUERY = (
 )
 
 
-Source = Session | Connection | SqliteReader
+Source = Session | Connection | SqliteReader | PostgresReader
 
 
 @dataclass
@@ -97,7 +98,7 @@ def _records(row: Sequence[Any]) -> AuthenticatedClient:
 def lookup(source: Source, client_id: str) -> AuthenticatedClient | None:
     """The registration, its operator and group, in one read; None for an unknown ID."""
     params = {"client_id": client_id}
-    if isinstance(source, SqliteReader):
+    if isinstance(source, SqliteReader | PostgresReader):
         found: Sequence[Any] | None = source.first(CLIENT_QUERY, params)
     else:
         found = source.execute(CLIENT_QUERY, params).first()

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import JSON, Select
+from sqlalchemy import JSON, Dialect, Select
 from sqlalchemy.dialects import sqlite
 
 DIALECT = sqlite.dialect()
@@ -48,13 +48,15 @@ def _remembered(decode: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 class Compiled:
-    def __init__(self, statement: Select[Any]) -> None:
-        compiled = statement.compile(dialect=DIALECT)
+    """A statement compiled for a dialect (SQLite's; PostgreSQL's in storage/pg_reader.py)."""
+
+    def __init__(self, statement: Select[Any], dialect: Dialect = DIALECT) -> None:
+        compiled = statement.compile(dialect=dialect)
         self.text = str(compiled)
-        self.params = list(compiled.positiontup or [])
+        self.params = list(compiled.positiontup or [])  # empty for named parameters
         converters = [_remembered(c) if isinstance(column.type, JSON) and c is not None else c
                       for column in statement.selected_columns
-                      for c in [column.type.result_processor(DIALECT, None)]]
+                      for c in [column.type.result_processor(dialect, None)]]
         self.converters = [(i, c) for i, c in enumerate(converters) if c is not None]
 
     def row(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -64,6 +66,18 @@ class Compiled:
         for i, convert in self.converters:
             converted[i] = convert(converted[i])
         return tuple(converted)
+
+
+Cache = dict[int, tuple[Select[Any], Compiled]]
+
+
+def compile_once(cache: Cache, statement: Select[Any], dialect: Dialect = DIALECT) -> Compiled:
+    """Compiled once per statement object (the cache keeps it alive: its id stays its own)."""
+    known = cache.get(id(statement))
+    if known is None or known[0] is not statement:
+        known = (statement, Compiled(statement, dialect))
+        cache[id(statement)] = known
+    return known[1]
 
 
 class SqliteReader:
@@ -85,7 +99,7 @@ class SqliteReader:
     def __init__(self, path: str) -> None:
         self._path = path
         self._conn: sqlite3.Connection | None = None
-        self._compiled: dict[int, tuple[Select[Any], Compiled]] = {}
+        self._compiled: Cache = {}
         self._kept: dict[tuple[str, tuple[Any, ...]], list[tuple[Any, ...]]] = {}
         self._version: int | None = None
 
@@ -98,11 +112,7 @@ class SqliteReader:
         return self._conn
 
     def _compile(self, statement: Select[Any]) -> Compiled:
-        known = self._compiled.get(id(statement))
-        if known is None or known[0] is not statement:
-            known = (statement, Compiled(statement))
-            self._compiled[id(statement)] = known
-        return known[1]
+        return compile_once(self._compiled, statement)
 
     def rows(self, statement: Select[Any], params: dict[str, Any] | None = None,
              ) -> list[tuple[Any, ...]]:

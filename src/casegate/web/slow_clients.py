@@ -60,10 +60,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._wait("idle", self.limits.idle_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._waiting = ""
-        if self._clock is not None:
-            self._clock.cancel()
-            self._clock = None
+        self._stop_clock()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -91,6 +88,15 @@ class GuardedProtocol(HttpToolsProtocol):
             if not self._waiting:  # (a client still sending a body keeps the body clock)
                 self._wait("idle", self.limits.idle_timeout)
 
+    def shutdown(self) -> None:
+        # on SIGTERM, a connection between requests is cut at once: nothing is owed to it, and
+        # over TLS uvicorn's close() would hold the shutdown until its idle clock ran out
+        if self.cycle is None or self.cycle.response_complete:
+            self._stop_clock()
+            self.transport.abort()
+        else:
+            super().shutdown()
+
     def _wait(self, phase: str, seconds: float) -> None:
         self._waiting = phase
         self._deadline = deadline = self.loop.time() + seconds
@@ -98,6 +104,12 @@ class GuardedProtocol(HttpToolsProtocol):
             if self._clock is not None:
                 self._clock.cancel()
             self._arm(deadline)
+
+    def _stop_clock(self) -> None:
+        self._waiting = ""
+        if self._clock is not None:
+            self._clock.cancel()
+            self._clock = None
 
     def _arm(self, at: float) -> None:
         self._clock_at = at
