@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -13,7 +14,7 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from casegate import observe
-from casegate.oauth.client_auth import Record, Source
+from casegate.oauth.client_auth import Source
 from casegate.oauth.keys import ALGORITHMS, KeyRing
 from casegate.storage.models import (
     AccessGroup,
@@ -170,6 +171,9 @@ LIVE_QUERY = (
 OPERATOR_NAMES = [c.key for c in OPERATOR_COLUMNS]
 GROUP_AT = 4 + len(OPERATOR_NAMES)
 GROUP_NAMES = [c.key for c in GROUP_COLUMNS]
+# the row's columns as attributes: read-only stand-ins for the entities of their tables
+OperatorRecord = namedtuple("OperatorRecord", OPERATOR_NAMES)  # type: ignore[misc]
+GroupRecord = namedtuple("GroupRecord", GROUP_NAMES)  # type: ignore[misc]
 
 
 def check_live(source: Source, claims: dict[str, Any]) -> tuple[Operator, AccessGroup]:
@@ -185,8 +189,9 @@ def check_live(source: Source, claims: dict[str, Any]) -> tuple[Operator, Access
     if row is None:
         raise InvalidToken("operator gone")
     client_enabled, client_not_before, is_revoked, without_client = row[:4]
-    operator = Record(**dict(zip(OPERATOR_NAMES, row[4:GROUP_AT], strict=True)))
-    group = Record(**dict(zip(GROUP_NAMES, row[GROUP_AT:], strict=True)))
+    # typed as the entities whose columns they carry (attribute reads only)
+    operator = cast(Operator, OperatorRecord._make(row[4:GROUP_AT]))
+    group = cast(AccessGroup, GroupRecord._make(row[GROUP_AT:]))
     iat = claims["iat"]
     if is_revoked:
         raise InvalidToken("revoked")
@@ -196,8 +201,7 @@ def check_live(source: Source, claims: dict[str, Any]) -> tuple[Operator, Access
         raise InvalidToken("client disabled or its tokens revoked")
     if not operator.enabled or iat < operator.not_before:
         raise InvalidToken("operator disabled or its tokens revoked")
-    # typed as the entities whose columns they carry (attribute reads only)
-    return cast(Operator, operator), cast(AccessGroup, group)
+    return operator, group
 
 
 def authenticate(source: Source, keys: KeyRing, issuer: str, audience: str, token: str,

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from casegate.oauth.errors import oauth_error
 from casegate.storage.models import AccessGroup, ClientRegistration
+from casegate.storage.pg_reader import PostgresReader
 from casegate.storage.reader import SqliteReader
 
 
@@ -30,8 +31,8 @@ def for_person(registration: ClientRegistration, group: AccessGroup | None) -> l
 GROUP_SCOPES = select(AccessGroup.scopes)
 
 
-def known_scopes(session: Session | Connection | SqliteReader) -> set[str]:
-    if isinstance(session, SqliteReader):
+def known_scopes(session: Session | Connection | SqliteReader | PostgresReader) -> set[str]:
+    if isinstance(session, SqliteReader | PostgresReader):
         lists = [row[0] for row in session.rows(GROUP_SCOPES)]
     else:
         lists = list(session.scalars(GROUP_SCOPES))
@@ -43,7 +44,7 @@ def malformed(asked: str) -> bool:
     return not asked or any(not s for s in asked.split(" "))
 
 
-def issued(session: Session | Connection | SqliteReader, asked: str | None,
+def issued(session: Session | Connection | SqliteReader | PostgresReader, asked: str | None,
            allowed_scopes: list[str]) -> str:
     if asked is None:  # OpenID Connect is asked for by name, never implied
         return " ".join(sorted(s for s in allowed_scopes if s not in OIDC))

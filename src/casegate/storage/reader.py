@@ -9,20 +9,54 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import JSON, Dialect, Select
 from sqlalchemy.dialects import sqlite
 
 DIALECT = sqlite.dialect()
 Converter = Callable[[Any], Any] | None
 
 
+FLAT = (str, int, float, bool, type(None))
+
+
+def _remembered(decode: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`decode` (a JSON column's) remembering what each text decoded to: the same few texts
+    (grant types, scopes) come back on every request. Only scalars and flat lists are kept,
+    and a list is answered as a new list each time: no caller shares a mutable value."""
+    known: dict[str, tuple[bool, Any]] = {}
+
+    def convert(text: Any) -> Any:
+        if type(text) is str:
+            found = known.get(text)
+            if found is not None:
+                is_list, kept = found
+                return list(kept) if is_list else kept
+        value = decode(text)
+        if type(text) is str:
+            if isinstance(value, list) and all(isinstance(v, FLAT) for v in value):
+                entry: tuple[bool, Any] = (True, tuple(value))
+            elif isinstance(value, FLAT):
+                entry = (False, value)
+            else:
+                return value
+            if len(known) >= 4096:  # bounded: the texts are few, but never grow without end
+                known.clear()
+            known[text] = entry
+        return value
+
+    return convert
+
+
 class Compiled:
-    def __init__(self, statement: Select[Any]) -> None:
-        compiled = statement.compile(dialect=DIALECT)
+    """A statement compiled for a dialect (SQLite's; PostgreSQL's in storage/pg_reader.py)."""
+
+    def __init__(self, statement: Select[Any], dialect: Dialect = DIALECT) -> None:
+        compiled = statement.compile(dialect=dialect)
         self.text = str(compiled)
-        self.params = list(compiled.positiontup or [])
-        converters = [column.type.result_processor(DIALECT, None)
-                      for column in statement.selected_columns]
+        self.params = list(compiled.positiontup or [])  # empty for named parameters
+        converters = [_remembered(c) if isinstance(column.type, JSON) and c is not None else c
+                      for column in statement.selected_columns
+                      for c in [column.type.result_processor(dialect, None)]]
         self.converters = [(i, c) for i, c in enumerate(converters) if c is not None]
 
     def row(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -34,6 +68,18 @@ class Compiled:
         return tuple(converted)
 
 
+Cache = dict[int, tuple[Select[Any], Compiled]]
+
+
+def compile_once(cache: Cache, statement: Select[Any], dialect: Dialect = DIALECT) -> Compiled:
+    """Compiled once per statement object (the cache keeps it alive: its id stays its own)."""
+    known = cache.get(id(statement))
+    if known is None or known[0] is not statement:
+        known = (statement, Compiled(statement, dialect))
+        cache[id(statement)] = known
+    return known[1]
+
+
 class SqliteReader:
     """One connection, used on the event loop's thread only, in autocommit (each read sees
     what is committed now)."""
@@ -41,7 +87,7 @@ class SqliteReader:
     def __init__(self, path: str) -> None:
         self._path = path
         self._conn: sqlite3.Connection | None = None
-        self._compiled: dict[int, tuple[Select[Any], Compiled]] = {}
+        self._compiled: Cache = {}
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -52,11 +98,7 @@ class SqliteReader:
         return self._conn
 
     def _compile(self, statement: Select[Any]) -> Compiled:
-        known = self._compiled.get(id(statement))
-        if known is None or known[0] is not statement:
-            known = (statement, Compiled(statement))
-            self._compiled[id(statement)] = known
-        return known[1]
+        return compile_once(self._compiled, statement)
 
     def rows(self, statement: Select[Any], params: dict[str, Any] | None = None,
              ) -> list[tuple[Any, ...]]:

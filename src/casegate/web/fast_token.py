@@ -5,9 +5,11 @@ Nothing here decides anything: the request goes through the one client authentic
 decide, issue), as at the full endpoint (web/oauth_routes.py, authlib's dispatch). What it skips
 is transport: FastAPI's routing and middleware, authlib's dispatch, the ORM session and, on
 SQLite, the threadpool hop (a WAL read never waits for a writer, so the one lookup runs inline
-on a plain sqlite3 connection). Refusals, private_key_jwt (its assertion is recorded as used:
-a write) and any failure go on, untouched, to the full endpoint, which answers them with
-their audit event and the failure throttle. CASEGATE_FAST_PATHS=off turns this off.
+on a plain sqlite3 connection; on PostgreSQL on one autocommit connection per process,
+storage/pg_reader.py, once a pooled read has opened it). Refusals, private_key_jwt (its
+assertion is recorded as used: a write) and any failure go on, untouched, to the full
+endpoint, which answers them with their audit event and the failure throttle.
+CASEGATE_FAST_PATHS=off turns this off.
 
 Why: a token costs about 0.15 ms of CPU on this HTTP stack with its signature; the general
 path cost about 1 ms more (profiled with py-spy, bench/README.md).
@@ -19,7 +21,7 @@ import sqlite3
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from casegate.oauth import client_auth, metadata
 from casegate.oauth.errors import OAuth2Error
@@ -27,6 +29,7 @@ from casegate.oauth.grants import client_credentials
 from casegate.oauth.grants.client_credentials import ClientCredentialsGrant
 from casegate.oauth.requests import FormRequest, parse_form
 from casegate.oauth.tokens import Grant
+from casegate.storage.pg_reader import PostgresReader, ReaderError
 from casegate.storage.reader import SqliteReader
 from casegate.web.fast_path import Answer, FastPath
 from casegate.web.runtime import Runtime
@@ -49,6 +52,12 @@ class FastToken(FastPath):
         path = url.database or ""
         self.reader = (SqliteReader(path) if url.get_backend_name() == "sqlite"
                        and path and path != ":memory:" else None)
+        self.pg = PostgresReader(url) if url.get_backend_name() == "postgresql" else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+        if scope["type"] == "lifespan" and self.pg is not None:
+            self.pg.close()  # the server stopped
 
     async def answer(self, scope: Scope, body: bytes) -> Answer | None:
         request = self._request(scope, body)
@@ -57,9 +66,11 @@ class FastToken(FastPath):
         try:
             if self.reader is not None:
                 grant = self._grant(self.reader, request)
+            elif self.pg is not None and self.pg.connected:
+                grant = self._grant(self.pg, request)
             else:
                 grant = await run_in_threadpool(self._pooled, request)
-        except (OAuth2Error, sqlite3.Error):
+        except (OAuth2Error, sqlite3.Error, ReaderError):
             return None  # the full endpoint answers, audits and throttles it
         return 200, client_credentials.issue(self.runtime.server, grant), NO_CACHE
 
@@ -84,4 +95,7 @@ class FastToken(FastPath):
 
     def _pooled(self, request: FormRequest) -> Grant:
         with self.runtime.engine.connect() as conn:
-            return self._grant(conn, request)
+            grant = self._grant(conn, request)
+        if self.pg is not None:
+            self.pg.connect()  # the next requests read on the event loop
+        return grant

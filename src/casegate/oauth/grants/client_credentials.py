@@ -21,6 +21,7 @@ from casegate.oauth.errors import InvalidGrantError, UnauthorizedClientError
 from casegate.oauth.keys import KeyRing
 from casegate.oauth.tokens import Grant, issue_access_token
 from casegate.settings import Settings
+from casegate.storage.pg_reader import PostgresReader
 from casegate.storage.reader import SqliteReader
 
 GRANT_TYPE = "client_credentials"
@@ -37,7 +38,8 @@ class Issuer(Protocol):
     def issuer(self) -> str: ...
 
 
-def decide(source: Session | Connection | SqliteReader, client: AuthenticatedClient,
+def decide(source: Session | Connection | SqliteReader | PostgresReader,
+           client: AuthenticatedClient,
            asked: str | None) -> Grant:
     """What an authenticated client gets: its grant type allowed, its service operator
     enabled, the issued scope (oauth/scopes.py), the latest "not before" mark."""
