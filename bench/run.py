@@ -848,7 +848,8 @@ def compare_ratios(rows: list[dict[str, Any]], conns: int) -> list[dict[str, Any
             "cases_p99_ms": cases["p99_ms"] if cases else None,
             "bare_cases_p99_ms": bare_cases["p99_ms"] if bare_cases else None,
             "introspect_vs_bare": rate(at("casegate", "introspect"), at("bare", "introspect")),
-            "tokens_vs_sqlite": rate(token, at("casegate", "token", "sqlite")),
+            "tokens_vs_sqlite": (rate(token, at("casegate", "token", "sqlite"))
+                                 if engine != "sqlite" else None),
         }
         out.append(found)
     return out
@@ -896,7 +897,8 @@ def ratio_lines(rows: list[dict[str, Any]], conns: int) -> list[str]:
         out.append(f"| {r['db']} | {times(r['tokens_vs_oidc_provider'])} | "
                    f"{times(r['tokens_vs_bare'])} | {r['token_p99_ms']:.1f} | "
                    f"{times(r['cases_vs_bare'])} | {cases_p99} | "
-                   f"{times(r['introspect_vs_bare'])} | {times(r['tokens_vs_sqlite'])} |")
+                   f"{times(r['introspect_vs_bare'])} | "
+                   f"{times(r['tokens_vs_sqlite']) if r['tokens_vs_sqlite'] else '—'} |")
     return out
 
 
@@ -924,7 +926,7 @@ def markdown(rows: list[dict[str, Any]], found: dict[str, str], opts: Options) -
     lines += [f"- {k}: {v}" for k, v in found.items()]
     lines += ["", f"wrk -t1, {opts.duration:g} s per run after {opts.warmup:g} s of warm-up; "
               "server CPU is the whole process group's; db CPU is the PostgreSQL cluster's "
-              "(its own process group), per request; peak RSS is the sum of each server "
+              "(postmaster and backends), per request; peak RSS is the sum of each server "
               "process's VmHWM.", ""]
     ratios = ratio_lines(rows, conns)
     if ratios:

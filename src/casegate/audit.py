@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from casegate import metrics, observe
 from casegate.storage.models import AuditEvent
 from casegate.storage.outage import is_outage
+from casegate.storage.pg_copy import copy_rows
 
 log = logging.getLogger("casegate.audit")
 # session.info key: who acts through this session, for every event it records
@@ -150,7 +151,10 @@ class BatchedAudit:
         # per row in Python (holding the GIL the token endpoint needs)
         engine = cast(Engine, self._factory.kw["bind"])
         with engine.begin() as conn:
-            conn.execute(INSERT, rows)
+            if engine.dialect.name == "postgresql":  # COPY: a seventh of the CPU per row
+                copy_rows(conn, cast(Table, AuditEvent.__table__), rows)
+            else:
+                conn.execute(INSERT, rows)
 
     def _run(self) -> None:
         wait = self._interval
