@@ -50,6 +50,7 @@ from casegate.web.api_errors import (
     envelope,
 )
 from casegate.web.fast_create import FastCreateCase
+from casegate.web.fast_introspect import FastIntrospect
 from casegate.web.fast_token import FastToken
 from casegate.web.input_check import RefuseControlCharacters
 from casegate.web.methods import Methods
@@ -95,7 +96,10 @@ def create_app(settings: Settings) -> FastAPI:
         runtime.engine.dispose()
 
     app = App(title="casegate", version="0.1.0", lifespan=lifespan, docs_url=None,
-                  redoc_url=None, description=DESCRIPTION)
+                  redoc_url=None, description=DESCRIPTION,
+                  # casegate has its own metrics (/metrics) and log; FastAPI's OpenTelemetry
+                  # hook otherwise looks up the providers on every request (~2 % of a token)
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.runtime = runtime
     app.include_router(oauth_routes.router)
     app.include_router(cases_v1.router)
@@ -116,16 +120,17 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 class App(FastAPI):
-    """FastAPI, with the common case of the token endpoint and of POST /cases answered in
-    front of its middleware (web/fast_path.py, with Guard's headers and body limit; unless
-    CASEGATE_FAST_PATHS=off), and control characters refused in front of all
-    (web/input_check.py)."""
+    """FastAPI, with the common case of the token endpoint, of introspection and of POST
+    /cases answered in front of its middleware (web/fast_path.py, with Guard's headers and
+    body limit; unless CASEGATE_FAST_PATHS=off), and control characters refused in front of
+    all (web/input_check.py)."""
 
     def build_middleware_stack(self) -> ASGIApp:
         runtime: Runtime = self.state.runtime
         app: ASGIApp = super().build_middleware_stack()
         if runtime.settings.fast_paths:
             app = FastCreateCase(FastToken(app, runtime), runtime)
+            app = FastIntrospect(app, runtime)
         app = AccessLog(RefuseControlCharacters(app, https=not runtime.settings.http),
                                  [metrics.request_done])
         proxies = [p.strip() for p in runtime.settings.trusted_proxies.split(",") if p.strip()]

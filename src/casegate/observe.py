@@ -8,6 +8,8 @@ seen when the request ends.
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import secrets
 from contextvars import ContextVar
@@ -18,11 +20,25 @@ _current: ContextVar[dict[str, Any] | None] = ContextVar("casegate_request", def
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
+# a new request ID: this process's random prefix and a count (IDs tell requests apart in
+# logs and audit rows; they guard nothing, and a random draw per request cost a system call)
+_prefix = secrets.token_urlsafe(9)
+_count = itertools.count(1)
+
+
+def _new_prefix() -> None:
+    global _prefix
+    _prefix = secrets.token_urlsafe(9)
+
+
+os.register_at_fork(after_in_child=_new_prefix)  # a forked process counts apart
+
+
 def request_id_from(header: str | None) -> str:
     """The caller's X-Request-ID when safe, else a new one."""
     if header and SAFE_REQUEST_ID.fullmatch(header):
         return header
-    return secrets.token_urlsafe(12)
+    return f"{_prefix}{next(_count):x}"
 
 
 def begin(request_id: str) -> dict[str, Any]:

@@ -106,11 +106,15 @@ class Settings(BaseSettings):
         return "http" if self.http else "https"
 
     @property
-    def base_url(self) -> str:
-        if self.issuer:
-            return self.issuer.rstrip("/")
+    def listen_url(self) -> str:
+        """Where this process answers (the issuer may name another place: a proxy, or the
+        port chosen at init)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return self.issuer.rstrip("/") if self.issuer else self.listen_url
 
     @property
     def api_audience(self) -> str:

@@ -37,6 +37,29 @@ def test_events_wait_for_the_database_and_all_arrive(tmp_path: Path) -> None:
     engine.dispose()
 
 
+def test_batches_arrive_in_order_with_their_details_and_request_ids(
+        db: sessionmaker[Session]) -> None:
+    # on SQLite and PostgreSQL: the writer's one prepared INSERT, in the driver's placeholders
+    writer = BatchedAudit(db, capacity=2000)
+    for n in range(1200):  # three batches
+        writer.add("token.issued", actor=f"op{n}", subject=f"client{n}", outcome="ok",
+                   grant_type="client_credentials", scope="cases casetypes", n=n)
+    writer.add("token.refused", subject="x", outcome="denied", error="invalid_client",
+               description='quote " and é')
+    assert writer.flush() is True and writer.pending == 0
+    with db() as session:
+        events = list(session.scalars(select(AuditEvent).where(
+            AuditEvent.event.in_(["token.issued", "token.refused"]))
+            .order_by(AuditEvent.id)))
+    assert [e.subject for e in events] == [f"client{n}" for n in range(1200)] + ["x"]
+    assert events[7].actor == "op7" and events[7].outcome == "ok"
+    assert events[7].detail == {"grant_type": "client_credentials", "scope": "cases casetypes",
+                                "n": 7}
+    assert events[-1].outcome == "denied"
+    assert events[-1].detail == {"error": "invalid_client", "description": 'quote " and é'}
+    assert all(e.request_id == "" and e.at > 0 for e in events)  # (no request: none)
+
+
 def test_a_full_buffer_refuses_more(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'audit.db'}")
     writer = BatchedAudit(sessionmaker(engine), capacity=100)

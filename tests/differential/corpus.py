@@ -51,6 +51,8 @@ class Cast:
     idp: Issuer
     saml_client: Client  # saml2-bearer
     saml_idp: IdentityProvider
+    sign: Callable[[dict[str, Any]], str]  # an access token with these claims, signed by the
+    # servers' own current key (both serve copies of one database)
 
 
 Record = Callable[[str, httpx.Response], httpx.Response]
@@ -64,6 +66,12 @@ def _form(http: httpx.Client, data: dict[str, str], client: Client | None = None
 
 def _basic(client: Client) -> str:
     return "Basic " + base64.b64encode(f"{client.client_id}:{client.secret}".encode()).decode()
+
+
+def _claims(token: str) -> dict[str, Any]:
+    part = token.split(".")[1]
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    return claims
 
 
 def _token(response: httpx.Response) -> str:
@@ -142,7 +150,8 @@ def run(http: httpx.Client, base: str, cast: Cast) -> list[tuple[str, Any]]:
                                                headers={"Authorization": f"Bearer {api}"}))
     record("userinfo no token", http.get(USERINFO_PATH))
     first = granted.get("refresh_token", "")
-    record("refresh", app.token(http, grant_type="refresh_token", refresh_token=first))
+    refreshed = record("refresh", app.token(http, grant_type="refresh_token",
+                                            refresh_token=first)).json()
     record("refresh reused", app.token(http, grant_type="refresh_token", refresh_token=first))
     record("refresh unknown", app.token(http, grant_type="refresh_token",
                                         refresh_token="not-a-refresh-token"))
@@ -241,21 +250,64 @@ def run(http: httpx.Client, base: str, cast: Cast) -> list[tuple[str, Any]]:
     record("v2 get missing privilege", http.get(f"{V2_CASES}/{case_id}", headers=bearer(reader)))
 
     # -- introspection, revocation, the deny list -----------------------------------------------
-    record("introspect", _form(http, {"token": api}, demo, path=INTROSPECT_PATH))
-    record("introspect foreign token", _form(http, {"token": person_token}, demo,
-                                             path=INTROSPECT_PATH))
-    record("introspect garbage", _form(http, {"token": "garbage"}, demo, path=INTROSPECT_PATH))
-    record("introspect wrong secret", _form(http, {"token": api},
-                                            Client(demo.client_id, "nope"), path=INTROSPECT_PATH))
-    record("introspect no token", _form(http, {}, demo, path=INTROSPECT_PATH))
+    def introspect(form: dict[str, str], client: Client | None = demo,
+                   headers: dict[str, str] | None = None) -> httpx.Response:
+        return _form(http, form, client, headers, INTROSPECT_PATH)
+
+    app_client = Client(app.client_id, app.secret)
+    record("introspect", introspect({"token": api}))
+    for hint in ("access_token", "refresh_token", "no_such_hint"):
+        record(f"introspect hint {hint}", introspect({"token": api, "token_type_hint": hint}))
+    record("introspect client_secret_post", introspect(
+        {"token": api, "client_id": demo.client_id, "client_secret": demo.secret}, None))
+    record("introspect lower-case basic", introspect({"token": api}, None, {
+        "Authorization": _basic(demo).replace("Basic", "basic")}))
+    record("introspect foreign token", introspect({"token": person_token}))
+    record("introspect person token by its client", introspect({"token": person_token},
+                                                               app_client))
+    record("introspect ID token", introspect({"token": granted.get("id_token", "")},
+                                             app_client))
+    record("introspect refresh token", introspect(
+        {"token": refreshed.get("refresh_token", "")}, app_client))
+    record("introspect garbage", introspect({"token": "garbage"}))
+    record("introspect malformed JWT", introspect({"token": "abc.def.ghi"}))
+    claims = _claims(api)
+    record("introspect expired", introspect({"token": cast.sign(claims | {
+        "jti": "expired-token-of-the-corpus", "iat": claims["iat"] - 7200,
+        "exp": claims["iat"] - 3600})}))
+    record("introspect another audience", introspect({"token": cast.sign(claims | {
+        "jti": "elsewhere-token-of-the-corpus", "aud": base + "/elsewhere"})}))
+    record("introspect wrong secret", introspect({"token": api}, Client(demo.client_id, "nope")))
+    record("introspect unknown client", introspect(
+        {"token": api}, Client("00000000000000000000", demo.secret)))
+    record("introspect disabled client", introspect({"token": api}, cast.disabled))
+    record("introspect public client", introspect(
+        {"token": api, "client_id": cast.public_app.client_id}, None))
+    record("introspect private_key_jwt", introspect({"token": api} | key_auth | {
+        "client_assertion": cast.key_signer.assertion(cast.keys.client_id, token_url)},
+        None))
+    record("introspect no credentials", introspect({"token": api}, None))
+    record("introspect no token", introspect({}))
+    record("introspect empty token", introspect({"token": ""}))
+    record("introspect not a form", http.post(INTROSPECT_PATH, json={"token": api},
+                                              auth=(demo.client_id, demo.secret)))
+    record("introspect repeated field", http.post(
+        INTROSPECT_PATH, content=f"token={api}&token={api}", auth=(demo.client_id, demo.secret),
+        headers={"Content-Type": "application/x-www-form-urlencoded"}))
+    record("introspect token in the URL", http.post(
+        INTROSPECT_PATH + f"?token={api}", data={"token": api},
+        auth=(demo.client_id, demo.secret)))
+    record("introspect two Authorization headers", http.post(
+        INTROSPECT_PATH, content=f"token={api}", headers=[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Authorization", _basic(demo)), ("Authorization", _basic(demo))]))
     doomed = _token(_form(http, cc | {"scope": "cases"}, demo))
     record("revoke", _form(http, {"token": doomed}, demo, path=REVOKE_PATH))
     record("revoke wrong secret", _form(http, {"token": doomed}, Client(demo.client_id, "x"),
                                         path=REVOKE_PATH))
     record("revoked token at the API", http.post(CASES_PATH, json=SEED_BODY,
                                                  headers=bearer(doomed)))
-    record("revoked token introspected", _form(http, {"token": doomed}, demo,
-                                               path=INTROSPECT_PATH))
+    record("revoked token introspected", introspect({"token": doomed}))
     admin = _token(_form(http, cc | {"scope": "casegate:admin"}, cast.admin))
     record("denylist", http.get(DENYLIST, headers=bearer(admin)))
     record("denylist not an administrator", http.get(DENYLIST, headers=bearer(api)))
@@ -266,4 +318,5 @@ def run(http: httpx.Client, base: str, cast: Cast) -> list[tuple[str, Any]]:
                                                          headers=not_json))
     record("denied token at the API", http.post(CASES_PATH, json=SEED_BODY,
                                                 headers=bearer(suspicious)))
+    record("denied token introspected", introspect({"token": suspicious}))
     return records

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from joserfc import jwt
 from sqlalchemy import select
 
 from casegate.access import groups, trust
 from casegate.access.privileges import GET_CASE_TYPES, GET_CASES
 from casegate.clients import service as clients
+from casegate.oauth.keys import KeyRing
 from casegate.settings import Settings
 from casegate.storage.db import make_engine, session_factory, transaction
 from casegate.storage.models import AuditEvent, ClientRegistration
@@ -78,6 +80,7 @@ def cast_of(settings: Settings, demo: dict[str, Any]) -> corpus.Cast:
                 session, key, name="saml", lifetime=3600, grants=["saml2-bearer"],
                 operator_id=None, identity_mapping=mapping.name)
             made = (keys.client_id, app.client_id, public_app.client_id, saml.client_id)
+        server_key = KeyRing(db, settings).current()
     finally:
         engine.dispose()
     return corpus.Cast(
@@ -88,7 +91,9 @@ def cast_of(settings: Settings, demo: dict[str, Any]) -> corpus.Cast:
         keys=corpus.Client(made[0]), key_signer=signer,
         app=App(made[1], app_secret), public_app=App(made[2], ""), person=person,
         jwt_client=corpus.Client(trusted.client_id, trusted.secret), idp=idp,
-        saml_client=corpus.Client(made[3], saml_secret), saml_idp=saml_idp)
+        saml_client=corpus.Client(made[3], saml_secret), saml_idp=saml_idp,
+        sign=lambda claims: jwt.encode({"alg": server_key.alg, "typ": "at+jwt",
+                                        "kid": server_key.kid}, claims, server_key))
 
 
 @dataclass
@@ -159,19 +164,33 @@ def test_with_and_without_fast_paths_casegate_answers_and_audits_the_same(pair: 
                  "password", "jwt-bearer", "saml2-bearer", "introspect", "revoke", "denylist",
                  "userinfo", "v1 list", "v1 get", "v2 get", "v1 casetypes"):
         assert statuses[name] == 200, (name, dict(fast)[name])
+    active = {name: record["body"].get("active") for name, record in fast
+              if name.startswith("introspect") or name.endswith("introspected")}
+    for name, is_active in active.items():
+        expected = None if statuses[name] != 200 else name in (
+            "introspect", "introspect hint access_token", "introspect hint refresh_token",
+            "introspect hint no_such_hint", "introspect client_secret_post",
+            "introspect lower-case basic", "introspect person token by its client")
+        assert is_active is expected, (name, dict(fast)[name])
     for name in ("v1 create", "v2 create", "denylist add"):
         assert statuses[name] == 201, (name, dict(fast)[name])
     for name in ("cc wrong secret", "cc unknown client", "cc disabled client",
                  "private_key_jwt replayed", "v1 create no token", "v1 create bad token",
                  "v1 create malformed body, no token", "v1 create malformed body, bad token",
                  "v1 create extra field, no token", "v2 create malformed body, no token",
-                 "revoked token at the API", "denied token at the API"):
+                 "revoked token at the API", "denied token at the API",
+                 "introspect wrong secret", "introspect unknown client",
+                 "introspect disabled client", "introspect public client",
+                 "introspect no credentials"):
         assert statuses[name] == 401, (name, dict(fast)[name])
     for name in ("v1 create missing scope", "v1 create missing privilege",
                  "denylist not an administrator"):
         assert statuses[name] == 403, (name, dict(fast)[name])
     for name in ("cc unknown scope", "refresh reused", "code reused",
-                 "v1 create two Authorization headers", "v1 create malformed body"):
+                 "v1 create two Authorization headers", "v1 create malformed body",
+                 "introspect no token", "introspect empty token", "introspect not a form",
+                 "introspect repeated field", "introspect token in the URL",
+                 "introspect two Authorization headers"):
         assert statuses[name] == 400, (name, dict(fast)[name])
     pair.fast.stop()  # stopping flushes each server's batched audit events
     pair.full.stop()

@@ -26,7 +26,8 @@ def test_fast_fronts_are_on_by_default_and_off_when_set(
     url = f"sqlite:///{tmp_path / 'casegate.db'}"
     monkeypatch.setenv("CASEGATE_SECRET_KEY", "k" * 43)
     assert fronts(load_settings({"home": tmp_path, "database_url": url})) == [
-        "/prweb/api/v1/cases", "/prweb/PRRestService/oauth2/v1/token"]
+        "/prweb/PRRestService/oauth2/v1/token/introspect", "/prweb/api/v1/cases",
+        "/prweb/PRRestService/oauth2/v1/token"]
     monkeypatch.setenv("CASEGATE_FAST_PATHS", "off")
     monkeypatch.setenv("CASEGATE_HOME", str(tmp_path))
     monkeypatch.setenv("CASEGATE_DATABASE_URL", url)

@@ -25,6 +25,7 @@ from fixtures.served import Served, cli
 CASES = "/prweb/api/v1/cases"
 TOKEN = "/prweb/PRRestService/oauth2/v1/token"
 REVOKE = "/prweb/PRRestService/oauth2/v1/revoke"
+INTROSPECT = "/prweb/PRRestService/oauth2/v1/token/introspect"
 SEED = {"caseTypeID": "Cnow-connectnow-Work-CityServicesRequest", "processID": "pyStartCase",
         "content": {"RequestID": "FT123", "RequestDetail": "faster trains, please!"}}
 REFUSED = re.compile(r'^casegate_http_requests_total\{method="GET",'
@@ -202,3 +203,25 @@ def test_regenerated_secret_then_disabled_operator_fail_on_every_worker(served: 
                            "--json").stdout)
     assert shown["enabled"] is False
     refused_everywhere(tally, fresh, case_path)
+
+
+def test_a_revoked_token_is_inactive_at_introspection_on_every_worker(served: Served) -> None:
+    tally = Tally(served)
+    auth = (served.demo["client_id"], served.demo["client_secret"])
+    token = get_token(tally, *auth)
+
+    def introspected_everywhere(active: bool, least: int) -> None:
+        before = dict(tally.answered)
+        for attempt in range(200):
+            answer = tally.request("POST", INTROSPECT, data={"token": token}, auth=auth)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["active"] is active, answer.text
+            both = all(tally.answered.get(p, 0) > before.get(p, 0) for p in tally.pids)
+            if attempt + 1 >= least and both:
+                return
+        raise AssertionError(f"one worker answered every connection: {tally.answered}")
+
+    introspected_everywhere(True, 8)  # each worker verified (and remembered) the token
+    revoked = tally.request("POST", REVOKE, data={"token": token}, auth=auth)
+    assert revoked.status_code == 200
+    introspected_everywhere(False, AFTER)  # from the first request after the revocation

@@ -156,3 +156,22 @@ def test_connections_over_the_cap_are_answered_503(scheme: str, tmp_path: Path) 
             sock.close()
     finally:
         served.stop()
+
+
+@pytest.mark.parametrize("scheme", ["https", "http"])
+def test_stop_does_not_wait_for_idle_keep_alive_connections(scheme: str, tmp_path: Path) -> None:
+    """SIGTERM ends the server at once although a client keeps its connection open after its
+    answer (and never reads again): it is not held until the 30 s idle clock runs out."""
+    plain = ("--http",) if scheme == "http" else ()
+    served = Served(tmp_path / "home", "", extra=("--idle-timeout", "30", *plain)).start()
+    sock = connect(served)
+    try:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        started = time.monotonic()
+        served.stop()
+        assert served.process is not None and served.process.returncode is not None
+        assert time.monotonic() - started < 10, "stop waited for the idle connection"
+    finally:
+        sock.close()
+        served.stop()

@@ -43,6 +43,12 @@ def test_two_processes_on_one_database_share_the_issuer(postgres: PostgresServer
                 metadata = client.get("/.well-known/oauth-authorization-server").json()
                 assert metadata["issuer"] == first.url
 
+        # the second says where it listens, and that its tokens name the shared issuer
+        said = second.log.read_text()
+        assert f"casegate serving {second.url} with" in said
+        assert f"tokens name the issuer {first.url}" in said
+        assert "tokens name the issuer" not in first.log.read_text()
+
         env = second.env | {"CASEGATE_PORT": str(free_port())}
         refused = cli(env, "serve", "--issuer", "https://elsewhere.example", check=False)
         assert refused.returncode != 0

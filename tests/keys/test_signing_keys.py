@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from cryptography.exceptions import InvalidSignature
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
@@ -14,6 +15,7 @@ from casegate.oauth import keys
 from casegate.settings import Settings
 from casegate.storage.db import make_engine, session_factory, transaction
 from fixtures.factories import CASES_PATH, SEED_BODY, bearer, get_token
+from oauth.jwt_parts import header_of, verify_with_cryptography
 
 KEYS_PATH = "/prweb/PRRestService/oauth2/v1/token/keys"
 
@@ -28,7 +30,14 @@ def test_tokens_are_signed_with_the_configured_algorithm(
         jwks = http.get(KEYS_PATH).json()
         assert [k["kty"] for k in jwks["keys"]] == [kty]
         decoded = jwt.decode(token, KeySet.import_key_set(jwks), algorithms=[alg])
-        assert decoded.header["alg"] == alg
+        assert decoded.header == {"typ": "at+jwt", "alg": alg, "kid": jwks["keys"][0]["kid"]}
+        assert header_of(token) == decoded.header
+        # a verifier sharing no code with casegate's signer or joserfc agrees
+        assert verify_with_cryptography(token, jwks) == decoded.claims
+        assert decoded.claims["sub"] == demo["operator"]
+        forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+        with pytest.raises(InvalidSignature):
+            verify_with_cryptography(forged, jwks)
         assert http.post(CASES_PATH, json=SEED_BODY, headers=bearer(token)).status_code == 201
 
 

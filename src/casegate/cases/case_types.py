@@ -117,11 +117,11 @@ def _unresolvable(root: Resource[Any]) -> str | None:
     return None
 
 
-def content_error(case_type: CaseType, content: dict[str, Any]) -> str | None:
-    """The first way content fails the case type's schema, naming the field; None if fine."""
-    if case_type.json_schema is None:
+def content_error(json_schema: dict[str, Any] | None, content: dict[str, Any]) -> str | None:
+    """The first way content fails a case type's schema, naming the field; None if fine."""
+    if json_schema is None:
         return None
-    validator = Draft202012Validator(case_type.json_schema, registry=LOCAL_ONLY)
+    validator = Draft202012Validator(json_schema, registry=LOCAL_ONLY)
     try:
         error = next(iter(validator.iter_errors(content)), None)
     except RecursionError:  # content nested deeper than the schema's recursion can follow

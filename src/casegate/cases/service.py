@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Table,
     and_,
     bindparam,
@@ -39,28 +43,45 @@ CASE_TABLE = cast(Table, Case.__table__)
 CASE_COLUMNS = tuple(column.name for column in CASE_TABLE.columns)
 INSERT_CASE = insert(CASE_TABLE)
 TYPES_TABLE = cast(Table, CaseType.__table__)
-NEXT_NUMBER = (update(TYPES_TABLE).where(TYPES_TABLE.c.id == bindparam("type_id"))
-               .values(next_number=TYPES_TABLE.c.next_number + 1)
-               .returning(TYPES_TABLE.c.next_number))
 NOT_FOUND = "no such case"  # also for a case the operator may not see: no existence oracle
 
 
-def next_business_id(session: Session, case_type: CaseType) -> str:
-    # one atomic UPDATE … RETURNING: the row lock (PostgreSQL) or the write lock (SQLite)
-    # gives concurrent creations distinct, increasing numbers; a number is never reused.
-    # Core, on the session's connection: the ORM's bulk UPDATE cost ~5x more (profiled)
-    number = session.connection().execute(NEXT_NUMBER, {"type_id": case_type.id}).scalar_one() - 1
-    return f"{case_type.prefix}-{number}"
+CASE_TYPE = select(TYPES_TABLE.c.id, TYPES_TABLE.c.prefix, TYPES_TABLE.c.class_group,
+                   TYPES_TABLE.c.processes, TYPES_TABLE.c.json_schema,
+                   TYPES_TABLE.c.remote_system).where(TYPES_TABLE.c.id == bindparam("id"))
+# one atomic UPDATE … RETURNING for all the cases of a type written together: the row lock
+# (PostgreSQL) or the write lock (SQLite) gives concurrent creations distinct, increasing
+# numbers; a number is never reused. Core: the ORM's bulk UPDATE cost ~5x more (profiled)
+NEXT_NUMBERS = (update(TYPES_TABLE).where(TYPES_TABLE.c.id == bindparam("type_id"))
+                .values(next_number=TYPES_TABLE.c.next_number + bindparam("count"))
+                .returning(TYPES_TABLE.c.next_number))
 
 
-def _check_content(case_type: CaseType, content: dict[str, Any]) -> None:
-    problem = case_types.content_error(case_type, content)
+def _check_content(json_schema: dict[str, Any] | None, content: dict[str, Any]) -> None:
+    problem = case_types.content_error(json_schema, content)
     if problem is not None:
         raise Invalid("", problem)
 
 
-def create(session: Session, principal: Principal, grants: Grants, body: CreateCase) -> Case:
-    case_type = session.get(CaseType, body.caseTypeID)
+@dataclass(frozen=True)
+class NewCase:
+    """A creation that passed every check, not yet numbered nor written (write_cases)."""
+
+    case_type: str
+    prefix: str
+    class_group: str
+    content: dict[str, Any]
+    parent_id: str | None
+    operator: str
+    client_id: str
+    at: float
+    audit: dict[str, Any]  # the case.created event, but for its subject (the case's ID)
+
+
+def check_create(session: Session, principal: Principal, grants: Grants, body: CreateCase
+                 ) -> NewCase:
+    """Every check of a creation, reading only (plain rows, no ORM entities)."""
+    case_type = session.connection().execute(CASE_TYPE, {"id": body.caseTypeID}).first()
     if case_type is None:
         raise Invalid("caseTypeID", f"unknown case type {body.caseTypeID[:200]}")
     if case_type.remote_system is not None:  # cases/remote.py forwards these first
@@ -72,23 +93,39 @@ def create(session: Session, principal: Principal, grants: Grants, body: CreateC
     if body.parentCaseID is not None:
         visible(session, principal, grants, body.parentCaseID, GET_CASES,
                 missing="parentCaseID: no such case")
-    _check_content(case_type, body.content)
-    business_id = next_business_id(session, case_type)
+    _check_content(case_type.json_schema, body.content)
     operator = principal.operator.id
-    at = time.time()
-    case = Case(
-        id=f"{case_type.class_group.upper()} {business_id}", case_type=case_type.id,
-        business_id=business_id, content=body.content, parent_id=body.parentCaseID,
-        created_by=operator, created_via=principal.client_id, updated_by=operator,
-        status="New", version=1, created_at=at, updated_at=at,
-    )
-    # written with Core on the session's connection (same transaction), every column given:
-    # the ORM's unit of work for these two rows cost more than the rest of the request
-    conn = session.connection()
-    conn.execute(INSERT_CASE, {column: getattr(case, column) for column in CASE_COLUMNS})
-    conn.execute(audit.INSERT, audit.row("case.created", actor=operator, subject=case.id,
-                                         client_id=principal.client_id))
-    return case
+    return NewCase(case_type.id, case_type.prefix, case_type.class_group, body.content,
+                   body.parentCaseID, operator, principal.client_id, time.time(),
+                   audit.row("case.created", actor=operator, client_id=principal.client_id))
+
+
+def write_cases(conn: Connection, new: Sequence[NewCase]) -> list[Case]:
+    """Number and insert checked cases with their audit events, in order, in the caller's
+    transaction: one UPDATE per case type, one INSERT for the cases, one for the events."""
+    numbers: dict[str, Iterator[int]] = {}
+    for type_id, count in Counter(n.case_type for n in new).items():
+        last = conn.execute(NEXT_NUMBERS, {"type_id": type_id, "count": count}).scalar_one()
+        numbers[type_id] = iter(range(last - count, last))
+    cases = []
+    for n in new:
+        business_id = f"{n.prefix}-{next(numbers[n.case_type])}"
+        cases.append(Case(
+            id=f"{n.class_group.upper()} {business_id}", case_type=n.case_type,
+            business_id=business_id, content=n.content, parent_id=n.parent_id,
+            created_by=n.operator, created_via=n.client_id, updated_by=n.operator,
+            status="New", version=1, created_at=n.at, updated_at=n.at))
+    # Core, every column given: the ORM's unit of work for these rows cost more than the
+    # rest of the request
+    conn.execute(INSERT_CASE, [{column: getattr(case, column) for column in CASE_COLUMNS}
+                               for case in cases])
+    conn.execute(audit.INSERT, [{**n.audit, "subject": case.id}
+                                for n, case in zip(new, cases, strict=True)])
+    return cases
+
+
+def create(session: Session, principal: Principal, grants: Grants, body: CreateCase) -> Case:
+    return write_cases(session.connection(), [check_create(session, principal, grants, body)])[0]
 
 
 def visible(session: Session, principal: Principal, grants: Grants, case_id: str,
@@ -157,7 +194,7 @@ def update_case(session: Session, principal: Principal, grants: Grants, case_id:
     if not if_match_allows(if_match, etag(case)):
         raise Stale("the case has changed since its ETag was read")
     content = {**case.content, **body.content}
-    _check_content(session.get_one(CaseType, case.case_type), content)
+    _check_content(session.get_one(CaseType, case.case_type).json_schema, content)
     # the version in the WHERE makes a concurrent update lose cleanly instead of overwriting
     changed = session.execute(
         update(Case).where(Case.id == case.id, Case.version == case.version)

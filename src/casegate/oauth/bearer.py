@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import time
+from collections import namedtuple
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from casegate import observe
+from casegate.oauth.client_auth import Source
 from casegate.oauth.keys import ALGORITHMS, KeyRing
 from casegate.storage.models import (
     AccessGroup,
@@ -22,6 +25,7 @@ from casegate.storage.models import (
 )
 
 MAX_TOKEN_LENGTH = 4096
+MAX_LEEWAY = 600  # settings.clock_skew is at most this
 
 
 class InvalidToken(Exception):
@@ -43,22 +47,37 @@ class VerifiedTokens:
     """Per-process memo of tokens whose signature and header already verified.
 
     A client presents one token for many API calls; verifying ES256 costs about 90 µs, a
-    lookup about 1 µs. Only the signature check is remembered: claims, the deny list and the
-    "not before" marks are checked on every request, and a key dropped from the key ring
-    invalidates its tokens here too.
+    lookup about 1 µs. Only the signature check is remembered: claims (`exp` among them),
+    the deny list and the "not before" marks are checked on every request, and a key dropped
+    from the key ring invalidates its tokens here too. Bounded: when full, the tokens past
+    their `exp` (by more than any leeway) go first, and everything if that is not enough.
     """
 
     def __init__(self, size: int = 20000) -> None:
         self._size = size
         self._claims: dict[str, tuple[str, dict[str, Any]]] = {}
 
+    def __len__(self) -> int:
+        return len(self._claims)
+
     def get(self, token: str) -> tuple[str, dict[str, Any]] | None:
         return self._claims.get(token)
 
     def put(self, token: str, kid: str, claims: dict[str, Any]) -> None:
         if len(self._claims) >= self._size:
-            self._claims.clear()  # crude but bounded; a miss only costs one verification
+            self._evict()
         self._claims[token] = (kid, claims)
+
+    def _evict(self) -> None:
+        stale = time.time() - MAX_LEEWAY
+        kept = {token: known for token, known in self._claims.items()
+                if _number(known[1].get("exp")) > stale}
+        # a miss only costs one verification
+        self._claims = kept if len(kept) < self._size // 2 else {}
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
 VERIFIED = VerifiedTokens()
@@ -130,27 +149,45 @@ def check_claims(claims: dict[str, Any], issuer: str, audience: str, leeway: int
 # built once (statement construction cost as much as running it); one round trip checks
 # the deny list and both "not before" marks. A token issued without a client (JWT bearer,
 # RFC 7521 §4.1) carries its issuer as client_id: it lives while a token profile still
-# accepts that issuer without a client.
+# accepts that issuer without a client. Core columns, not entities: loading two ORM entities
+# cost more than the query (profiled); what comes back are read-only records.
+OPERATOR_COLUMNS = [c for c in Operator.__table__.c if c.name != "password_hash"]
+GROUP_COLUMNS = list(AccessGroup.__table__.c)
 LIVE_QUERY = (
-    select(ClientRegistration.enabled, ClientRegistration.not_before, Operator, AccessGroup,
+    select(ClientRegistration.enabled, ClientRegistration.not_before,
            select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists(),
            select(TokenProfile.name).where(TokenProfile.issuer == bindparam("client_id"),
-                                           TokenProfile.allow_without_client).exists())
+                                           TokenProfile.allow_without_client).exists(),
+           *OPERATOR_COLUMNS, *(c.label(f"group_{c.name}") for c in GROUP_COLUMNS))
     .select_from(Operator)
     .join(AccessGroup, AccessGroup.name == Operator.access_group)
     .outerjoin(ClientRegistration, ClientRegistration.client_id == bindparam("client_id"))
     .where(Operator.id == bindparam("sub"))
 )
+OPERATOR_NAMES = [c.name for c in OPERATOR_COLUMNS]
+GROUP_AT = 4 + len(OPERATOR_NAMES)
+GROUP_NAMES = [c.name for c in GROUP_COLUMNS]
+# the row's columns as attributes: read-only stand-ins for the entities of their tables
+OperatorRecord = namedtuple("OperatorRecord", OPERATOR_NAMES)  # type: ignore[misc]
+GroupRecord = namedtuple("GroupRecord", GROUP_NAMES)  # type: ignore[misc]
 
 
-def check_live(session: Session, claims: dict[str, Any]) -> tuple[Operator, AccessGroup]:
-    """The shared state every process sees: deny list and "not before" marks. One query."""
+def check_live(source: Source, claims: dict[str, Any]) -> tuple[Operator, AccessGroup]:
+    """The shared state every process sees: deny list and "not before" marks. One query,
+    read now (never remembered), through the request's session or connection or a plain
+    reader (storage/reader.py)."""
     params = {"jti": str(claims["jti"]), "sub": str(claims["sub"]),
               "client_id": str(claims["client_id"])}
-    row = session.execute(LIVE_QUERY, params).first()
+    if isinstance(source, Session | Connection):
+        row: Sequence[Any] | None = source.execute(LIVE_QUERY, params).first()
+    else:
+        row = source.first(LIVE_QUERY, params)
     if row is None:
         raise InvalidToken("operator gone")
-    client_enabled, client_not_before, operator, group, is_revoked, without_client = row
+    client_enabled, client_not_before, is_revoked, without_client = row[:4]
+    # typed as the entities whose columns they carry (attribute reads only)
+    operator = cast(Operator, OperatorRecord._make(row[4:GROUP_AT]))
+    group = cast(AccessGroup, GroupRecord._make(row[GROUP_AT:]))
     iat = claims["iat"]
     if is_revoked:
         raise InvalidToken("revoked")
@@ -163,10 +200,12 @@ def check_live(session: Session, claims: dict[str, Any]) -> tuple[Operator, Acce
     return operator, group
 
 
-def authenticate(session: Session, keys: KeyRing, issuer: str, audience: str, token: str,
+def authenticate(source: Source, keys: KeyRing, issuer: str, audience: str, token: str,
                  leeway: int) -> Principal:
+    """The one bearer validation: the case API, userinfo, introspection and the fast fronts
+    (web/fast_path.py) all call it."""
     claims = verify(keys, issuer, audience, token, leeway)
-    operator, group = check_live(session, claims)
+    operator, group = check_live(source, claims)
     observe.note(client_id=str(claims["client_id"]), operator=operator.id)
     scope = frozenset(str(claims.get("scope", "")).split())
     return Principal(operator, group, str(claims["client_id"]), scope, claims)

@@ -7,8 +7,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from joserfc import jwt
-
 from casegate.crypto import token_id
 from casegate.oauth.keys import KeyRing
 
@@ -49,8 +47,8 @@ def access_claims(issuer: str, audience: str, grant: Grant) -> dict[str, Any]:
 
 
 def sign(keys: KeyRing, claims: dict[str, Any], typ: str) -> str:
-    key = keys.current()
-    return jwt.encode({"alg": key.alg, "typ": typ, "kid": key.kid}, claims, key)
+    """A compact JWS with the current key; header alg, typ and kid (RFC 9068 §2.1)."""
+    return keys.signer().sign(claims, typ)
 
 
 def token_response(access_token: str, grant: Grant) -> dict[str, Any]:

@@ -9,11 +9,42 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Dialect, Select
+from sqlalchemy import JSON, Dialect, Select
 from sqlalchemy.dialects import sqlite
 
 DIALECT = sqlite.dialect()
 Converter = Callable[[Any], Any] | None
+
+
+FLAT = (str, int, float, bool, type(None))
+
+
+def _remembered(decode: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`decode` (a JSON column's) remembering what each text decoded to: the same few texts
+    (grant types, scopes) come back on every request. Only scalars and flat lists are kept,
+    and a list is answered as a new list each time: no caller shares a mutable value."""
+    known: dict[str, tuple[bool, Any]] = {}
+
+    def convert(text: Any) -> Any:
+        if type(text) is str:
+            found = known.get(text)
+            if found is not None:
+                is_list, kept = found
+                return list(kept) if is_list else kept
+        value = decode(text)
+        if type(text) is str:
+            if isinstance(value, list) and all(isinstance(v, FLAT) for v in value):
+                entry: tuple[bool, Any] = (True, tuple(value))
+            elif isinstance(value, FLAT):
+                entry = (False, value)
+            else:
+                return value
+            if len(known) >= 4096:  # bounded: the texts are few, but never grow without end
+                known.clear()
+            known[text] = entry
+        return value
+
+    return convert
 
 
 class Compiled:
@@ -23,8 +54,9 @@ class Compiled:
         compiled = statement.compile(dialect=dialect)
         self.text = str(compiled)
         self.params = list(compiled.positiontup or [])  # empty for named parameters
-        converters = [column.type.result_processor(dialect, None)
-                      for column in statement.selected_columns]
+        converters = [_remembered(c) if isinstance(column.type, JSON) and c is not None else c
+                      for column in statement.selected_columns
+                      for c in [column.type.result_processor(dialect, None)]]
         self.converters = [(i, c) for i, c in enumerate(converters) if c is not None]
 
     def row(self, values: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -33,7 +33,10 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"x-request-id")
+        given = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                given = value  # the last one, as a dict of the headers would keep
         request_id = observe.request_id_from(given.decode("latin-1") if given else None)
         observe.begin(request_id)
         started = time.perf_counter()

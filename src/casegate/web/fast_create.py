@@ -4,16 +4,19 @@ The same functions in the same order as the route (web/deps.py, web/cases_v1.py)
 one Authorization parser (oauth/auth_header.py), the one bearer validation (bearer.
 authenticate: signature, claims, deny list, "not before" marks), the one scope check
 (deps.require_scope), then the body, parsed by json.loads and validated by the same model,
-and service.create (with the one privilege check, access/privileges.py) in one transaction.
-Any refusal happens before anything is written (service.create checks first, and a failed
-transaction rolls back): the request is then declined, and the full route answers it with its
-own status, envelope, headers and audit event. CASEGATE_FAST_PATHS=off turns this off.
+and service.check_create (with the one privilege check, access/privileges.py), all in one
+read, on a thread of the pool. Then the case and its audit event are written with the other
+creations of the moment, by the process's group-commit writer (storage/group_commit.py,
+service.write_cases), and answered once committed; no thread waits for the commit.
+Any refusal happens before anything is written, and a write that fails is rolled back: the
+request is then declined, and the full route answers it with its own status, envelope,
+headers and audit event. CASEGATE_FAST_PATHS=off turns this off.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Scope
@@ -22,14 +25,10 @@ from casegate.access.privileges import grants
 from casegate.cases import service
 from casegate.cases.schemas import CreateCase
 from casegate.oauth import auth_header, bearer
-from casegate.storage.db import transaction
+from casegate.storage.group_commit import GroupCommit
 from casegate.web.deps import require_scope
 from casegate.web.fast_path import Answer, FastPath
 from casegate.web.runtime import Runtime
-
-
-class Declined(Exception):
-    pass
 
 
 class FastCreateCase(FastPath):
@@ -38,6 +37,7 @@ class FastCreateCase(FastPath):
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         super().__init__(app, runtime.settings)
         self.runtime = runtime
+        self.writer = GroupCommit(runtime.engine)
 
     async def answer(self, scope: Scope, body: bytes) -> Answer | None:
         headers = dict(scope["headers"])
@@ -51,27 +51,23 @@ class FastCreateCase(FastPath):
         if ctype != b"application/json" or token is None or b"idempotency-key" in headers:
             return None
         try:
-            answer, tag = await run_in_threadpool(self._create, token, body)
-        except Declined:
+            new = await run_in_threadpool(self._check, token, body)
+            case = await asyncio.wrap_future(self.writer.submit(service.write_cases, new))
+        except Exception:
+            # a refusal (InvalidToken, ApiError, a body that is not JSON or not a case) or a
+            # failure: nothing stays written; the full route meets it again, answers
             return None
-        return 201, answer, [(b"etag", tag.encode())]
+        return 201, service.created_answer(case), [(b"etag", service.etag(case).encode())]
 
-    def _create(self, token: str, body: bytes) -> tuple[dict[str, Any], str]:
+    def _check(self, token: str, body: bytes) -> service.NewCase:
         rt = self.runtime
         settings = rt.settings
-        try:
+        with rt.factory() as session:
+            principal = bearer.authenticate(session, rt.keys, settings.base_url,
+                                            settings.api_audience, token, settings.clock_skew)
             # authentication before the body: no caller without a valid token learns what
             # the API makes of bodies
-            with rt.factory() as session:
-                principal = bearer.authenticate(session, rt.keys, settings.base_url,
-                                                settings.api_audience, token, settings.clock_skew)
             require_scope(principal, "cases")
             model = CreateCase.model_validate(json.loads(body))
-            with transaction(rt.factory) as session:
-                case = service.create(session, principal, grants(session, principal.group),
-                                      model)
-                return service.created_answer(case), service.etag(case)
-        # a refusal (InvalidToken, ApiError, a body that is not JSON or not a case) or a
-        # failure: nothing stays written; the full route meets it again, answers
-        except Exception as exc:
-            raise Declined from exc
+            return service.check_create(session, principal, grants(session, principal.group),
+                                        model)

@@ -11,16 +11,38 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from casegate.oauth import client_auth
+from casegate.oauth.errors import OAuth2Error
+from casegate.oauth.requests import FormRequest, parse_form
 from casegate.settings import Settings
+from casegate.storage.reader import SqliteReader
 from casegate.web import failures
 from casegate.web.middleware import security_headers
+from casegate.web.runtime import Runtime
 
 log = logging.getLogger("casegate.web")
 Answer = tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]
+FORM = "application/x-www-form-urlencoded"
+
+
+def form_request(scope: Scope, body: bytes) -> FormRequest | None:
+    """An OAuth endpoint's request as the full endpoint reads it (web/oauth_http.py), or None
+    where that would refuse it (not a form, or a malformed one)."""
+    headers = Headers(scope=scope)
+    if headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
+        return None
+    try:
+        form = parse_form(body)
+    except OAuth2Error:
+        return None
+    return FormRequest("POST", "https://casegate" + scope["path"], headers, form)
 
 
 class FastPath:
@@ -80,3 +102,37 @@ class FastPath:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+class FormFront(FastPath):
+    """An OAuth endpoint's common case: the form read as the full endpoint reads it, then
+    `decide` on one read source: on SQLite inline, on a plain sqlite3 connection (a WAL read
+    never waits for a writer; storage/reader.py), else a pooled connection in the threadpool.
+    `decide` answers, or declines with None or an OAuth2Error (the full endpoint then answers,
+    audits and throttles); a failed inline read declines too."""
+
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        super().__init__(app, runtime.settings)
+        self.runtime = runtime
+        url = runtime.engine.url
+        path = url.database or ""
+        self.reader = (SqliteReader(path) if url.get_backend_name() == "sqlite"
+                       and path and path != ":memory:" else None)
+
+    def decide(self, source: client_auth.Source, request: FormRequest) -> Answer | None:
+        raise NotImplementedError
+
+    async def answer(self, scope: Scope, body: bytes) -> Answer | None:
+        request = form_request(scope, body)
+        if request is None:
+            return None
+        try:
+            if self.reader is not None:
+                return self.decide(self.reader, request)
+            return await run_in_threadpool(self._pooled, request)
+        except (OAuth2Error, sqlite3.Error):
+            return None
+
+    def _pooled(self, request: FormRequest) -> Answer | None:
+        with self.runtime.engine.connect() as conn:
+            return self.decide(conn, request)

@@ -98,7 +98,9 @@ def serve(settings: Settings, say: Callable[[str], None]) -> None:
     settings = prepare_tls(settings, say)
     # one folder per listening port: two servers sharing a home keep their counts apart
     metrics.prepare_multiprocess_dir(metrics.multiprocess_dir(settings.home, settings.port))
-    say(f"casegate serving {settings.base_url} with {settings.workers} process(es)")
+    say(f"casegate serving {settings.listen_url} with {settings.workers} process(es)")
+    if settings.base_url != settings.listen_url:  # e.g. another --port than at init
+        say(f"casegate: tokens name the issuer {settings.base_url} (this database's)")
     if settings.workers == 1:
         run_process(settings)
         return

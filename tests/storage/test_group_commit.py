@@ -1,0 +1,103 @@
+"""The group-commit writer (storage/group_commit.py): writes queued at once commit together,
+each answered only once committed; a failing write fails only its own request; on SQLite the
+writers of several processes take turns on the lock file instead of SQLite's busy handler."""
+
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import wait
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    event,
+    insert,
+    select,
+)
+
+from casegate.storage.db import make_engine
+from casegate.storage.group_commit import GroupCommit, sqlite_lock_path
+
+ROWS = Table("group_commit_rows", MetaData(), Column("id", Integer, primary_key=True),
+             Column("who", String(32)))
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    ROWS.create(engine)
+    yield engine
+    engine.dispose()
+
+
+def write_rows(conn: Connection, items: Sequence[tuple[int, str]]) -> list[int]:
+    conn.execute(insert(ROWS), [{"id": i, "who": who} for i, who in items])
+    return [i * 10 for i, _ in items]
+
+
+def written(engine: Engine) -> dict[int, str]:
+    with engine.connect() as conn:
+        return {row.id: row.who for row in conn.execute(select(ROWS))}
+
+
+def test_each_write_is_answered_with_its_result_once_committed(engine: Engine) -> None:
+    writer = GroupCommit(engine)
+    futures = [writer.submit(write_rows, (i, "a")) for i in range(1, 301)]
+    assert [f.result(timeout=30) for f in futures] == [i * 10 for i in range(1, 301)]
+    assert written(engine) == {i: "a" for i in range(1, 301)}
+
+
+def test_a_failing_write_fails_alone(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(ROWS), {"id": 5, "who": "earlier"})
+    writer = GroupCommit(engine)
+    go = threading.Event()
+
+    def held(conn: Connection, items: Sequence[int]) -> list[int]:
+        go.wait(30)
+        return list(items)
+
+    first = writer.submit(held, 0)
+    # queued while the writer is busy, then written together: the duplicate key fails its
+    # own request, the others commit
+    futures = [writer.submit(write_rows, (i, "b")) for i in range(1, 10)]
+    go.set()
+    assert first.result(timeout=30) == 0
+    wait(futures, timeout=30)
+    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+        futures[4].result()
+    assert [f.result() for k, f in enumerate(futures) if k != 4] == [
+        i * 10 for i in range(1, 10) if i != 5]
+    assert written(engine) == {**{i: "b" for i in range(1, 10)}, 5: "earlier"}
+
+
+def no_busy_handler(conn: Any, _record: Any) -> None:
+    conn.execute("PRAGMA busy_timeout=0")
+
+
+def test_sqlite_writers_of_two_processes_take_turns_on_the_lock_file(tmp_path: Path) -> None:
+    path = tmp_path / "two.db"
+    first, second = make_engine(f"sqlite:///{path}"), make_engine(f"sqlite:///{path}")
+    ROWS.create(first)
+    assert sqlite_lock_path(first) == tmp_path / "two.db.write-lock"
+    # SQLite's busy handler off: a writer that met the other's write lock would fail at once
+    # ("database is locked"); taking turns on the lock file, none ever does
+    for engine in (first, second):
+        engine.dispose()
+        event.listen(engine, "connect", no_busy_handler)
+    try:
+        writers = [GroupCommit(first), GroupCommit(second)]
+        futures = [writers[i % 2].submit(write_rows, (i, f"w{i % 2}")) for i in range(1, 2001)]
+        wait(futures, timeout=60)
+        assert [f.result() for f in futures] == [i * 10 for i in range(1, 2001)]
+        assert written(first) == {i: f"w{i % 2}" for i in range(1, 2001)}
+    finally:
+        first.dispose()
+        second.dispose()
