@@ -22,6 +22,7 @@ from casegate.oauth import client_auth
 from casegate.oauth.errors import OAuth2Error
 from casegate.oauth.requests import FormRequest, parse_form
 from casegate.settings import Settings
+from casegate.storage.pg_reader import PostgresReader, ReaderError
 from casegate.storage.reader import SqliteReader
 from casegate.web import failures
 from casegate.web.middleware import security_headers
@@ -111,10 +112,12 @@ class FastPath:
 
 class FormFront(FastPath):
     """An OAuth endpoint's common case: the form read as the full endpoint reads it, then
-    `decide` on one read source: on SQLite inline, on a plain sqlite3 connection (a WAL read
-    never waits for a writer; storage/reader.py), else a pooled connection in the threadpool.
-    `decide` answers, or declines with None or an OAuth2Error (the full endpoint then answers,
-    audits and throttles); a failed inline read declines too."""
+    `decide` on one read source, as the token endpoint's front reads (web/fast_token.py): on
+    SQLite inline, on a plain sqlite3 connection (storage/reader.py); on PostgreSQL inline on
+    one autocommit connection per process (storage/pg_reader.py) once a pooled read has
+    opened it; else a pooled connection in the threadpool. `decide` answers, or declines with
+    None or an OAuth2Error (the full endpoint then answers, audits and throttles); a failed
+    inline read declines too."""
 
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         super().__init__(app, runtime.settings)
@@ -123,9 +126,15 @@ class FormFront(FastPath):
         path = url.database or ""
         self.reader = (SqliteReader(path) if url.get_backend_name() == "sqlite"
                        and path and path != ":memory:" else None)
+        self.pg = PostgresReader(url) if url.get_backend_name() == "postgresql" else None
 
     def decide(self, source: client_auth.Source, request: FormRequest) -> Answer | None:
         raise NotImplementedError
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+        if scope["type"] == "lifespan" and self.pg is not None:
+            self.pg.close()  # the server stopped
 
     async def answer(self, scope: Scope, body: bytes) -> Answer | None:
         request = form_request(scope, body)
@@ -134,10 +143,15 @@ class FormFront(FastPath):
         try:
             if self.reader is not None:
                 return self.decide(self.reader, request)
+            if self.pg is not None and self.pg.connected:
+                return self.decide(self.pg, request)
             return await run_in_threadpool(self._pooled, request)
-        except (OAuth2Error, sqlite3.Error):
+        except (OAuth2Error, sqlite3.Error, ReaderError):
             return None
 
     def _pooled(self, request: FormRequest) -> Answer | None:
         with self.runtime.engine.connect() as conn:
-            return self.decide(conn, request)
+            answer = self.decide(conn, request)
+        if self.pg is not None:
+            self.pg.connect()  # the next requests read on the event loop
+        return answer
