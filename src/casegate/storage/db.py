@@ -61,6 +61,16 @@ def _sqlite_engine(url: str) -> Engine:
 Reads = Session | Connection | SqliteReader | PostgresReader
 
 
+def loop_readers(engine: Engine) -> tuple[SqliteReader | None, PostgresReader | None]:
+    """The plain readers for the event loop's thread on the engine's database: an SQLite
+    file's, or PostgreSQL's (its connection opened later, by connect())."""
+    url = engine.url
+    path = url.database or ""
+    if url.get_backend_name() == "sqlite":
+        return (SqliteReader(path) if path and path != ":memory:" else None), None
+    return None, (PostgresReader(url) if url.get_backend_name() == "postgresql" else None)
+
+
 def read_rows(source: Reads, statement: Select[*tuple[Any, ...]], params: dict[str, Any]
               ) -> Sequence[Sequence[Any]]:
     """The statement's rows (each with its columns in order) through any of them."""
