@@ -1,9 +1,10 @@
-"""Introspection side by side in one run: casegate as it is ("after"), optionally casegate from
-another source tree ("before", the tree before a change), and the bare ceiling, each measured
-in turn, round after round.
+"""Introspection side by side in one run: casegate from other source trees (say, the tree
+before a change), casegate as it is ("after") and the bare ceiling, each measured in turn,
+round after round.
 
   git archive COMMIT src | tar -x -C /tmp/before
-  uv run python bench/introspect_side.py --before /tmp/before/src [--rounds 3] [--seconds 10]
+  uv run python bench/introspect_side.py --tree before=/tmp/before/src [--tree …] \
+      [--rounds 3] [--seconds 10]
 
 Each server runs 2 workers; wrk with 32 connections (bench/wrk/introspect.lua: HTTP Basic, a
 live access token). Prints each run and, per round, the ratios to the bare ceiling: req/s and
@@ -23,7 +24,8 @@ import run as bench
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--before", help="a src/ directory served as 'before' (PYTHONPATH)")
+    parser.add_argument("--tree", action="append", default=[],
+                        help="NAME=SRC: casegate from this src/ directory (PYTHONPATH)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--out", type=Path, help="write the runs here (JSON)")
@@ -34,13 +36,14 @@ def main() -> None:
                          smoke=False)
     servers: dict[str, bench.Server] = {}
     homes: dict[str, bench.Casegate] = {}
-    for name in (["before"] if args.before else []) + ["after"]:
+    trees = dict(tree.split("=", 1) for tree in args.tree)
+    for name in [*trees, "after"]:
         homes[name] = bench.Casegate(work / name, "")
         homes[name].init()
         servers[name] = homes[name].server(bench.free_port(), 2)
         servers[name].name = name
-        if name == "before":
-            servers[name].env["PYTHONPATH"] = args.before
+        if name in trees:
+            servers[name].env["PYTHONPATH"] = trees[name]
     servers["bare"] = bench.bare_server(bench.free_port(), 2, work)
     rows: list[dict[str, Any]] = []
     try:
