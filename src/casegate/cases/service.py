@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -36,6 +36,7 @@ from casegate.cases import case_types
 from casegate.cases.schemas import CreateCase, UpdateCase
 from casegate.errors import Forbidden, Invalid, NotFound, Stale, VersionRequired
 from casegate.oauth.bearer import Principal
+from casegate.storage.db import Reads, read_rows
 from casegate.storage.models import Case, CaseType
 
 OBJ_CLASS = "Pega-API-CaseManagement-Case"
@@ -49,6 +50,19 @@ NOT_FOUND = "no such case"  # also for a case the operator may not see: no exist
 CASE_TYPE = select(TYPES_TABLE.c.id, TYPES_TABLE.c.prefix, TYPES_TABLE.c.class_group,
                    TYPES_TABLE.c.processes, TYPES_TABLE.c.json_schema,
                    TYPES_TABLE.c.remote_system).where(TYPES_TABLE.c.id == bindparam("id"))
+
+
+class CaseTypeRow(NamedTuple):
+    """CASE_TYPE's columns, in its order."""
+
+    id: str
+    prefix: str
+    class_group: str
+    processes: list[str]
+    json_schema: dict[str, Any] | None
+    remote_system: str | None
+
+
 # one atomic UPDATE … RETURNING for all the cases of a type written together: the row lock
 # (PostgreSQL) or the write lock (SQLite) gives concurrent creations distinct, increasing
 # numbers; a number is never reused. Core: the ORM's bulk UPDATE cost ~5x more (profiled)
@@ -78,12 +92,14 @@ class NewCase:
     audit: dict[str, Any]  # the case.created event, but for its subject (the case's ID)
 
 
-def check_create(session: Session, principal: Principal, grants: Grants, body: CreateCase
+def check_create(source: Reads, principal: Principal, grants: Grants, body: CreateCase
                  ) -> NewCase:
-    """Every check of a creation, reading only (plain rows, no ORM entities)."""
-    case_type = session.connection().execute(CASE_TYPE, {"id": body.caseTypeID}).first()
-    if case_type is None:
+    """Every check of a creation, reading only (plain rows, no ORM entities; a parent case
+    is read through the request's session)."""
+    found = read_rows(source, CASE_TYPE, {"id": body.caseTypeID})
+    if not found:
         raise Invalid("caseTypeID", f"unknown case type {body.caseTypeID[:200]}")
+    case_type = CaseTypeRow._make(found[0])
     if case_type.remote_system is not None:  # cases/remote.py forwards these first
         raise Invalid("caseTypeID", f"{case_type.id} lives on remote system "
                                     f"{case_type.remote_system}")
@@ -91,7 +107,9 @@ def check_create(session: Session, principal: Principal, grants: Grants, body: C
     if body.processID not in case_type.processes:
         raise Invalid("processID", f"{body.processID[:200]} cannot start {case_type.id}")
     if body.parentCaseID is not None:
-        visible(session, principal, grants, body.parentCaseID, GET_CASES,
+        if not isinstance(source, Session):
+            raise TypeError("a parent case is read through the request's session")
+        visible(source, principal, grants, body.parentCaseID, GET_CASES,
                 missing="parentCaseID: no such case")
     _check_content(case_type.json_schema, body.content)
     operator = principal.operator.id

@@ -150,23 +150,27 @@ def check_claims(claims: dict[str, Any], issuer: str, audience: str, leeway: int
 # the deny list and both "not before" marks. A token issued without a client (JWT bearer,
 # RFC 7521 §4.1) carries its issuer as client_id: it lives while a token profile still
 # accepts that issuer without a client. Core columns, not entities: loading two ORM entities
-# cost more than the query (profiled); what comes back are read-only records.
-OPERATOR_COLUMNS = [c for c in Operator.__table__.c if c.name != "password_hash"]
-GROUP_COLUMNS = list(AccessGroup.__table__.c)
+# cost more than the query (profiled); what comes back are read-only records of what callers
+# read (never a password hash; the group's roles for the privilege check).
+OPERATOR_COLUMNS = [Operator.id, Operator.name, Operator.kind, Operator.access_group,
+                    Operator.enabled, Operator.not_before]
+GROUP_COLUMNS = [AccessGroup.name, AccessGroup.roles]
+LIVE_COLUMNS: list[Any] = [
+    ClientRegistration.enabled, ClientRegistration.not_before,
+    select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists(),
+    select(TokenProfile.name).where(TokenProfile.issuer == bindparam("client_id"),
+                                    TokenProfile.allow_without_client).exists(),
+    *OPERATOR_COLUMNS, *(c.label(f"group_{c.key}") for c in GROUP_COLUMNS)]
 LIVE_QUERY = (
-    select(ClientRegistration.enabled, ClientRegistration.not_before,
-           select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists(),
-           select(TokenProfile.name).where(TokenProfile.issuer == bindparam("client_id"),
-                                           TokenProfile.allow_without_client).exists(),
-           *OPERATOR_COLUMNS, *(c.label(f"group_{c.name}") for c in GROUP_COLUMNS))
+    select(*LIVE_COLUMNS)
     .select_from(Operator)
     .join(AccessGroup, AccessGroup.name == Operator.access_group)
     .outerjoin(ClientRegistration, ClientRegistration.client_id == bindparam("client_id"))
     .where(Operator.id == bindparam("sub"))
 )
-OPERATOR_NAMES = [c.name for c in OPERATOR_COLUMNS]
+OPERATOR_NAMES = [c.key for c in OPERATOR_COLUMNS]
 GROUP_AT = 4 + len(OPERATOR_NAMES)
-GROUP_NAMES = [c.name for c in GROUP_COLUMNS]
+GROUP_NAMES = [c.key for c in GROUP_COLUMNS]
 # the row's columns as attributes: read-only stand-ins for the entities of their tables
 OperatorRecord = namedtuple("OperatorRecord", OPERATOR_NAMES)  # type: ignore[misc]
 GroupRecord = namedtuple("GroupRecord", GROUP_NAMES)  # type: ignore[misc]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Select, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from casegate.errors import NotFound
+from casegate.storage.pg_reader import PostgresReader
+from casegate.storage.reader import SqliteReader
 
 T = TypeVar("T")
 
@@ -52,6 +54,21 @@ def _sqlite_engine(url: str) -> Engine:
         cur.close()
 
     return engine
+
+
+# where a read runs: the request's session or connection, or a plain reader on the event
+# loop's thread (storage/reader.py, storage/pg_reader.py)
+Reads = Session | Connection | SqliteReader | PostgresReader
+
+
+def read_rows(source: Reads, statement: Select[*tuple[Any, ...]], params: dict[str, Any]
+              ) -> Sequence[Sequence[Any]]:
+    """The statement's rows (each with its columns in order) through any of them."""
+    if isinstance(source, Session):  # Core on its connection: no ORM layer for plain rows
+        source = source.connection()
+    if isinstance(source, Connection):
+        return source.execute(statement, params).all()
+    return source.rows(statement, params)
 
 
 def get_or_raise(session: Session, model: type[T], key: str, what: str) -> T:

@@ -4,10 +4,12 @@ The same functions in the same order as the route (web/deps.py, web/cases_v1.py)
 one Authorization parser (oauth/auth_header.py), the one bearer validation (bearer.
 authenticate: signature, claims, deny list, "not before" marks), the one scope check
 (deps.require_scope), then the body, parsed by json.loads and validated by the same model,
-and service.check_create (with the one privilege check, access/privileges.py), all in one
-read, on a thread of the pool. Then the case and its audit event are written with the other
-creations of the moment, by the process's group-commit writer (storage/group_commit.py,
-service.write_cases), and answered once committed; no thread waits for the commit.
+and service.check_create (with the one privilege check, access/privileges.py), as plain
+reads on the event loop's thread (as web/fast_token.py: storage/reader.py on SQLite,
+storage/pg_reader.py on PostgreSQL; a pooled connection on a thread until that one is open).
+Then the case and its audit event are written with the other creations of the moment by the
+process's group-commit writer (storage/group_commit.py, service.write_cases), and answered
+once committed; no thread waits for the commit.
 Any refusal happens before anything is written, and a write that fails is rolled back: the
 request is then declined, and the full route answers it with its own status, envelope,
 headers and audit event. CASEGATE_FAST_PATHS=off turns this off.
@@ -19,16 +21,23 @@ import asyncio
 import json
 
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from casegate.access.privileges import grants
 from casegate.cases import service
 from casegate.cases.schemas import CreateCase
 from casegate.oauth import auth_header, bearer
+from casegate.storage.db import Reads
 from casegate.storage.group_commit import GroupCommit
+from casegate.storage.pg_reader import PostgresReader
+from casegate.storage.reader import SqliteReader
 from casegate.web.deps import require_scope
 from casegate.web.fast_path import Answer, FastPath
 from casegate.web.runtime import Runtime
+
+
+class Declined(Exception):
+    pass
 
 
 class FastCreateCase(FastPath):
@@ -38,6 +47,19 @@ class FastCreateCase(FastPath):
         super().__init__(app, runtime.settings)
         self.runtime = runtime
         self.writer = GroupCommit(runtime.engine)
+        # the reads on the event loop's thread, as the token endpoint's (web/fast_token.py):
+        # SQLite inline (a WAL read never waits for a writer), PostgreSQL on one connection
+        # of the process once a pooled read has opened it
+        url = runtime.engine.url
+        path = url.database or ""
+        self.reader = (SqliteReader(path) if url.get_backend_name() == "sqlite"
+                       and path and path != ":memory:" else None)
+        self.pg = PostgresReader(url) if url.get_backend_name() == "postgresql" else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+        if scope["type"] == "lifespan" and self.pg is not None:
+            self.pg.close()  # the server stopped
 
     async def answer(self, scope: Scope, body: bytes) -> Answer | None:
         headers = dict(scope["headers"])
@@ -51,23 +73,36 @@ class FastCreateCase(FastPath):
         if ctype != b"application/json" or token is None or b"idempotency-key" in headers:
             return None
         try:
-            new = await run_in_threadpool(self._check, token, body)
+            if self.reader is not None:
+                new = self._check(self.reader, token, body)
+            elif self.pg is not None and self.pg.connected:
+                new = self._check(self.pg, token, body)
+            else:
+                new = await run_in_threadpool(self._pooled, token, body)
             case = await asyncio.wrap_future(self.writer.submit(service.write_cases, new))
         except Exception:
-            # a refusal (InvalidToken, ApiError, a body that is not JSON or not a case) or a
-            # failure: nothing stays written; the full route meets it again, answers
+            # a refusal (InvalidToken, ApiError, a body that is not JSON or not a case, a
+            # parent case) or a failure: nothing stays written; the full route meets it
+            # again, answers
             return None
         return 201, service.created_answer(case), [(b"etag", service.etag(case).encode())]
 
-    def _check(self, token: str, body: bytes) -> service.NewCase:
+    def _check(self, source: Reads, token: str, body: bytes) -> service.NewCase:
         rt = self.runtime
         settings = rt.settings
-        with rt.factory() as session:
-            principal = bearer.authenticate(session, rt.keys, settings.base_url,
-                                            settings.api_audience, token, settings.clock_skew)
-            # authentication before the body: no caller without a valid token learns what
-            # the API makes of bodies
-            require_scope(principal, "cases")
-            model = CreateCase.model_validate(json.loads(body))
-            return service.check_create(session, principal, grants(session, principal.group),
-                                        model)
+        principal = bearer.authenticate(source, rt.keys, settings.base_url,
+                                        settings.api_audience, token, settings.clock_skew)
+        # authentication before the body: no caller without a valid token learns what the
+        # API makes of bodies
+        require_scope(principal, "cases")
+        model = CreateCase.model_validate(json.loads(body))
+        if model.parentCaseID is not None:  # read through the full route's session
+            raise Declined("a parent case")
+        return service.check_create(source, principal, grants(source, principal.group), model)
+
+    def _pooled(self, token: str, body: bytes) -> service.NewCase:
+        with self.runtime.engine.connect() as conn:
+            new = self._check(conn, token, body)
+        if self.pg is not None:
+            self.pg.connect()  # the next requests read on the event loop
+        return new

@@ -22,6 +22,7 @@ from casegate.oauth import client_auth
 from casegate.oauth.errors import OAuth2Error
 from casegate.oauth.requests import FormRequest, parse_form
 from casegate.settings import Settings
+from casegate.storage.pg_reader import PostgresReader, ReaderError
 from casegate.storage.reader import SqliteReader
 from casegate.web import failures
 from casegate.web.middleware import security_headers
@@ -29,20 +30,22 @@ from casegate.web.runtime import Runtime
 
 log = logging.getLogger("casegate.web")
 Answer = tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]
-FORM = "application/x-www-form-urlencoded"
+FORM = b"application/x-www-form-urlencoded"
 
 
 def form_request(scope: Scope, body: bytes) -> FormRequest | None:
     """An OAuth endpoint's request as the full endpoint reads it (web/oauth_http.py), or None
     where that would refuse it (not a form, or a malformed one)."""
-    headers = Headers(scope=scope)
-    if headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
+    raw = scope["headers"]
+    # the first Content-Type, as Headers.get answers (without decoding every header)
+    kind = next((value for name, value in raw if name == b"content-type"), b"")
+    if kind.split(b";")[0].strip().lower() != FORM:
         return None
     try:
         form = parse_form(body)
     except OAuth2Error:
         return None
-    return FormRequest("POST", "https://casegate" + scope["path"], headers, form)
+    return FormRequest("POST", "https://casegate" + scope["path"], Headers(raw=raw), form)
 
 
 class FastPath:
@@ -63,7 +66,10 @@ class FastPath:
             return
         # in front of Guard: only a body of a declared, allowed length is read here (the
         # server holds the client to it); anything else is Guard's to limit or refuse
-        declared = dict(scope["headers"]).get(b"content-length", b"")
+        declared = b""
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value  # the last one, as a dict of the headers would keep
         if not declared.isdigit() or int(declared) > self.max_body:
             await self.app(scope, receive, send)
             return
@@ -106,10 +112,12 @@ class FastPath:
 
 class FormFront(FastPath):
     """An OAuth endpoint's common case: the form read as the full endpoint reads it, then
-    `decide` on one read source: on SQLite inline, on a plain sqlite3 connection (a WAL read
-    never waits for a writer; storage/reader.py), else a pooled connection in the threadpool.
-    `decide` answers, or declines with None or an OAuth2Error (the full endpoint then answers,
-    audits and throttles); a failed inline read declines too."""
+    `decide` on one read source, as the token endpoint's front reads (web/fast_token.py): on
+    SQLite inline, on a plain sqlite3 connection (storage/reader.py); on PostgreSQL inline on
+    one autocommit connection per process (storage/pg_reader.py) once a pooled read has
+    opened it; else a pooled connection in the threadpool. `decide` answers, or declines with
+    None or an OAuth2Error (the full endpoint then answers, audits and throttles); a failed
+    inline read declines too."""
 
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         super().__init__(app, runtime.settings)
@@ -118,9 +126,15 @@ class FormFront(FastPath):
         path = url.database or ""
         self.reader = (SqliteReader(path) if url.get_backend_name() == "sqlite"
                        and path and path != ":memory:" else None)
+        self.pg = PostgresReader(url) if url.get_backend_name() == "postgresql" else None
 
     def decide(self, source: client_auth.Source, request: FormRequest) -> Answer | None:
         raise NotImplementedError
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+        if scope["type"] == "lifespan" and self.pg is not None:
+            self.pg.close()  # the server stopped
 
     async def answer(self, scope: Scope, body: bytes) -> Answer | None:
         request = form_request(scope, body)
@@ -129,10 +143,15 @@ class FormFront(FastPath):
         try:
             if self.reader is not None:
                 return self.decide(self.reader, request)
+            if self.pg is not None and self.pg.connected:
+                return self.decide(self.pg, request)
             return await run_in_threadpool(self._pooled, request)
-        except (OAuth2Error, sqlite3.Error):
+        except (OAuth2Error, sqlite3.Error, ReaderError):
             return None
 
     def _pooled(self, request: FormRequest) -> Answer | None:
         with self.runtime.engine.connect() as conn:
-            return self.decide(conn, request)
+            answer = self.decide(conn, request)
+        if self.pg is not None:
+            self.pg.connect()  # the next requests read on the event loop
+        return answer

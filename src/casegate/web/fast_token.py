@@ -20,21 +20,19 @@ from __future__ import annotations
 import sqlite3
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from casegate.oauth import client_auth, metadata
 from casegate.oauth.errors import OAuth2Error
 from casegate.oauth.grants import client_credentials
 from casegate.oauth.grants.client_credentials import ClientCredentialsGrant
-from casegate.oauth.requests import FormRequest, parse_form
+from casegate.oauth.requests import FormRequest
 from casegate.oauth.tokens import Grant
 from casegate.storage.pg_reader import PostgresReader, ReaderError
 from casegate.storage.reader import SqliteReader
-from casegate.web.fast_path import Answer, FastPath
+from casegate.web.fast_path import Answer, FastPath, form_request
 from casegate.web.runtime import Runtime
 
-FORM = "application/x-www-form-urlencoded"
 # TOKEN_RESPONSE_HEADER but Content-Type, which FastPath sends
 NO_CACHE = [(k.lower().encode(), v.encode())
             for k, v in ClientCredentialsGrant.TOKEN_RESPONSE_HEADER if k.lower() != "content-type"]
@@ -76,16 +74,10 @@ class FastToken(FastPath):
 
     @staticmethod
     def _request(scope: Scope, body: bytes) -> FormRequest | None:
-        headers = Headers(scope=scope)
-        if headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
+        request = form_request(scope, body)
+        if request is None or request.form.get("grant_type") != client_credentials.GRANT_TYPE:
             return None
-        try:
-            form = parse_form(body)
-        except OAuth2Error:
-            return None
-        if form.get("grant_type") != client_credentials.GRANT_TYPE:
-            return None
-        return FormRequest("POST", "https://casegate" + metadata.TOKEN, headers, form)
+        return request
 
     def _grant(self, source: client_auth.Source, request: FormRequest) -> Grant:
         server = self.runtime.server
