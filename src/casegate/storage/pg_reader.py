@@ -56,16 +56,18 @@ class PostgresReader:
         raises: until it is open, reads go through the pooled engine."""
         if self._conn is not None or time.monotonic() < self._retry_at:
             return
-        with self._connecting:
-            if self._conn is not None:
-                return
-            try:
+        if not self._connecting.acquire(blocking=False):
+            return  # another thread is opening it: no thread waits for that
+        try:
+            if self._conn is None:
                 self._conn = psycopg.connect(
                     self._conninfo, autocommit=True, connect_timeout=5,
                     tcp_user_timeout=TCP_TIMEOUT_MS,
                     options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}")
-            except psycopg.Error:
-                self._retry_at = time.monotonic() + RETRY_AFTER_S
+        except psycopg.Error:
+            self._retry_at = time.monotonic() + RETRY_AFTER_S
+        finally:
+            self._connecting.release()
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
