@@ -27,7 +27,7 @@ from casegate.access.privileges import grants
 from casegate.cases import service
 from casegate.cases.schemas import CreateCase
 from casegate.oauth import auth_header, bearer
-from casegate.storage.db import Reads, loop_readers
+from casegate.storage.db import Reads
 from casegate.storage.group_commit import GroupCommit
 from casegate.web.deps import require_scope
 from casegate.web.fast_path import Answer, FastPath
@@ -48,7 +48,7 @@ class FastCreateCase(FastPath):
         # the reads on the event loop's thread, as the token endpoint's (web/fast_token.py):
         # SQLite inline (a WAL read never waits for a writer), PostgreSQL on one connection
         # of the process once a pooled read has opened it
-        self.reader, self.pg = loop_readers(runtime.engine)
+        self.reader, self.pg = runtime.reader, runtime.pg
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await super().__call__(scope, receive, send)

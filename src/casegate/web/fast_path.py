@@ -22,8 +22,7 @@ from casegate.oauth import client_auth
 from casegate.oauth.errors import OAuth2Error
 from casegate.oauth.requests import FormRequest, parse_form
 from casegate.settings import Settings
-from casegate.storage.pg_reader import PostgresReader, ReaderError
-from casegate.storage.reader import SqliteReader
+from casegate.storage.pg_reader import ReaderError
 from casegate.web import failures
 from casegate.web.middleware import security_headers
 from casegate.web.runtime import Runtime
@@ -122,11 +121,7 @@ class FormFront(FastPath):
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         super().__init__(app, runtime.settings)
         self.runtime = runtime
-        url = runtime.engine.url
-        path = url.database or ""
-        self.reader = (SqliteReader(path) if url.get_backend_name() == "sqlite"
-                       and path and path != ":memory:" else None)
-        self.pg = PostgresReader(url) if url.get_backend_name() == "postgresql" else None
+        self.reader, self.pg = runtime.reader, runtime.pg
 
     def decide(self, source: client_auth.Source, request: FormRequest) -> Answer | None:
         raise NotImplementedError

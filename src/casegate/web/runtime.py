@@ -4,7 +4,7 @@ issuer); the runtime refers to it, adding what only the web edge needs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +14,9 @@ from casegate.oauth.keys import KeyRing
 from casegate.oauth.server import AuthorizationServer
 from casegate.remote.client import RemoteClient
 from casegate.settings import Settings
+from casegate.storage.db import loop_readers
+from casegate.storage.pg_reader import PostgresReader
+from casegate.storage.reader import SqliteReader
 
 
 @dataclass
@@ -21,6 +24,13 @@ class Runtime:
     server: AuthorizationServer
     engine: Engine
     remote: RemoteClient  # remote case types: calls to producer casegates
+    # the plain readers the fast fronts read with on the event loop's thread (one of them,
+    # by the database): shared, so the process holds one connection of each kind
+    reader: SqliteReader | None = field(init=False)
+    pg: PostgresReader | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reader, self.pg = loop_readers(self.engine)
 
     @property
     def settings(self) -> Settings:
