@@ -54,10 +54,8 @@ def log(text: str) -> None:
 
 
 # ------------------------------------------------------------------ processes
-def group_cpu(pgid: int) -> float:
-    """CPU seconds (user + system) used so far by one process group."""
-    hz = os.sysconf("SC_CLK_TCK")
-    ticks = 0
+def proc_stats() -> Iterator[tuple[int, list[str]]]:
+    """(pid, the fields of /proc/PID/stat after the command name) of every live process."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -65,42 +63,36 @@ def group_cpu(pgid: int) -> float:
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid:
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / hz
+        yield int(entry), fields
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by one process group."""
+    ticks = sum(int(f[11]) + int(f[12]) for _, f in proc_stats() if int(f[2]) == pgid)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def cluster_cpu(postmaster: int) -> float:
     """CPU seconds used so far by a PostgreSQL cluster: the postmaster, its children that
     ended (reaped: its cutime and cstime) and those alive. Each backend makes its own process
     group (setsid), so group_cpu would miss them."""
-    hz = os.sysconf("SC_CLK_TCK")
     ticks = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry) == postmaster:
+    for pid, fields in proc_stats():
+        if pid == postmaster:
             ticks += sum(int(f) for f in fields[11:15])
         elif int(fields[1]) == postmaster:
             ticks += int(fields[11]) + int(fields[12])
-    return ticks / hz
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def group_peak_rss_mb(pgid: int) -> float:
     """Sum over the group's processes of each one's peak resident set (VmHWM), MiB."""
     total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    for pid, fields in proc_stats():
+        if int(fields[2]) != pgid:
             continue
         try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) != pgid:
-                continue
-            for line in Path(f"/proc/{entry}/status").read_text().splitlines():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
                     total += int(line.split()[1])
         except OSError:

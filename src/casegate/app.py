@@ -93,6 +93,8 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         runtime.audit.stop()
         runtime.remote.close()
+        if runtime.pg is not None:  # the fast fronts' PostgreSQL reader
+            runtime.pg.close()
         runtime.engine.dispose()
 
     app = App(title="casegate", version="0.1.0", lifespan=lifespan, docs_url=None,

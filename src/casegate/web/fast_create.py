@@ -21,7 +21,7 @@ import asyncio
 import json
 
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
 from casegate.access.privileges import grants
 from casegate.cases import service
@@ -49,11 +49,6 @@ class FastCreateCase(FastPath):
         # SQLite inline (a WAL read never waits for a writer), PostgreSQL on one connection
         # of the process once a pooled read has opened it
         self.reader, self.pg = runtime.reader, runtime.pg
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await super().__call__(scope, receive, send)
-        if scope["type"] == "lifespan" and self.pg is not None:
-            self.pg.close()  # the server stopped
 
     async def answer(self, scope: Scope, body: bytes) -> Answer | None:
         headers = dict(scope["headers"])

@@ -126,11 +126,6 @@ class FormFront(FastPath):
     def decide(self, source: client_auth.Source, request: FormRequest) -> Answer | None:
         raise NotImplementedError
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await super().__call__(scope, receive, send)
-        if scope["type"] == "lifespan" and self.pg is not None:
-            self.pg.close()  # the server stopped
-
     async def answer(self, scope: Scope, body: bytes) -> Answer | None:
         request = form_request(scope, body)
         if request is None:
