@@ -98,30 +98,34 @@ class GroupCommit:
                         self._thread = None
                         return
                 continue
-            batch = [first]
-            while len(batch) < BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._commit(batch)
+            self._commit([first])
 
     def _commit(self, batch: list[tuple[Write, Any, Future[Any]]]) -> None:
         groups: dict[Write, list[tuple[Any, Future[Any]]]] = {}
-        for write, item, future in batch:
-            if future.set_running_or_notify_cancel():
-                groups.setdefault(write, []).append((item, future))
         answers: list[tuple[Future[Any], Any, BaseException | None]] = []
         try:
-            with self._lock, self._engine.connect() as conn:
+            # the pooled connection taken and given back outside the lock: the other
+            # processes' writers wait only for this one's statements
+            with self._engine.connect() as conn, self._lock:
+                # what was queued while this waited for the lock goes in too: it would
+                # otherwise wait for one more turn of every process's writer
+                while len(batch) < BATCH:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                for write, item, future in batch:
+                    if future.set_running_or_notify_cancel():
+                        groups.setdefault(write, []).append((item, future))
                 if self._sqlite:
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
                 for write, entries in groups.items():
                     answers += self._write(conn, write, entries)
                 conn.commit()
         except BaseException as exc:  # nothing of the batch is written
-            for _item, future in (e for entries in groups.values() for e in entries):
-                future.set_exception(exc)
+            for _write, _item, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
             if not isinstance(exc, Exception):
                 raise
             return
