@@ -85,15 +85,21 @@ def run_process(settings: Settings, sock: socket.socket | None = None) -> None:
                             http=slow_clients.protocol(limits), access_log=False,
                             log_config=None, server_header=False, proxy_headers=False,
                             **kwargs)
-    server = uvicorn.Server(config)
-    # what the process holds by now (modules, the app) lives as long as the process: kept out
-    # of the collector's full passes, each of which walked all of it (~150k objects, a pause
-    # of ~170 ms on every thread: most of POST /cases' p99)
-    gc.collect()
-    gc.freeze()
+    server = Server(config)
     if sock is None:
         sock = bind(settings.host, settings.port, reuse_port=False)
     server.run(sockets=[sock])
+
+
+class Server(uvicorn.Server):
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        # what start-up made (modules, the app, its caches: ~150,000 objects) lives as long as
+        # the process: kept out of the collector's full passes, each of which walked all of
+        # it (100 - 300 ms, measured) every few seconds under load, stalling every request
+        # of the process: the token endpoint's p99
+        gc.collect()
+        gc.freeze()
 
 
 def _worker(settings: Settings) -> None:
