@@ -46,7 +46,10 @@ KEYS = ("ok_rps", "p50_ms", "p99_ms", "cpu_ms_per_req")
 
 
 def checkout(revision: str, into: Path) -> Path:
-    """The src/ folder of `revision`, unpacked under `into`."""
+    """The src/ folder of `revision`, unpacked under `into` (a folder given is taken as it
+    is: a tree with a change taken out by hand)."""
+    if Path(revision).is_dir():
+        return Path(revision).resolve()
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "src"],
                              capture_output=True, check=True).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
@@ -55,6 +58,8 @@ def checkout(revision: str, into: Path) -> Path:
 
 
 def describe(revision: str) -> str:
+    if Path(revision).is_dir():
+        return f"the folder {revision}"
     done = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s", revision],
                           capture_output=True, text=True, check=False)
     return done.stdout.strip()[:100] or revision
@@ -143,7 +148,7 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace, found: dict[s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--before", default="main", help="git revision (default main)")
+    parser.add_argument("--before", default="main", help="git revision, or a src/ folder (default main)")
     parser.add_argument("--after", default="", help="git revision (default the working tree)")
     parser.add_argument("--workload", default="cases", choices=["cases", "token", "introspect"])
     parser.add_argument("--rounds", type=int, default=3)
