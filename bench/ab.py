@@ -84,7 +84,7 @@ def one_run(name: str, src: Path | None, work: Path, opts: Options, workload: st
             cg.init()
             server = cg.server(free_port(), opts.workers)
             make_loads = cg.loads
-        with running(server, opts.out / "logs"):
+        with running(server, home):  # the server's log stays with its home, not in OUT
             loads = make_loads(server.port)
             load = load_average()
             row = measure(server, loads[workload], opts.conns[0], opts,
@@ -148,7 +148,8 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace, found: dict[s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--before", default="main", help="git revision, or a src/ folder (default main)")
+    parser.add_argument("--before", default="main",
+                        help="git revision, or a src/ folder (default main)")
     parser.add_argument("--after", default="", help="git revision (default the working tree)")
     parser.add_argument("--workload", default="cases", choices=["cases", "token", "introspect"])
     parser.add_argument("--rounds", type=int, default=3)
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     opts = Options(duration=args.duration, warmup=args.warmup, conns=[args.conns],
                    workers=args.workers, out=args.out, smoke=False)
-    for folder in (args.out, args.out / "raw", args.out / "logs"):
+    for folder in (args.out, args.out / "raw"):
         folder.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="casegate-ab-") as tmp:
