@@ -104,27 +104,33 @@ class GroupCommit:
                         self._thread = None
                         return
                 continue
-            batch = [first]
-            while len(batch) < BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._commit(batch)
+            self._commit([first])
 
     def _commit(self, batch: list[tuple[Write, Any, Future[Any]]]) -> None:
         groups: dict[Write, list[tuple[Any, Future[Any]]]] = {}
-        for write, item, future in batch:
-            if future.set_running_or_notify_cancel():
-                groups.setdefault(write, []).append((item, future))
+        answers: list[tuple[Future[Any], Any, BaseException | None]] = []
         try:
-            try:
-                answers = self._transaction(groups, together=True)
-            except Failed:  # again, each write in a savepoint: only what fails fails
-                answers = self._transaction(groups, together=False)
+            # the pooled connection taken and given back outside the lock: the other
+            # processes' writers wait only for this one's statements
+            with self._engine.connect() as conn, self._lock:
+                # what was queued while this waited for the lock goes in too: it would
+                # otherwise wait for one more turn of every process's writer
+                while len(batch) < BATCH:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                for write, item, future in batch:
+                    if future.set_running_or_notify_cancel():
+                        groups.setdefault(write, []).append((item, future))
+                try:
+                    answers = self._transaction(conn, groups, together=True)
+                except Failed:  # again, each write in a savepoint: only what fails fails
+                    answers = self._transaction(conn, groups, together=False)
         except BaseException as exc:  # nothing of the batch is written
-            for _item, future in (e for entries in groups.values() for e in entries):
-                future.set_exception(exc)
+            for _write, _item, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
             if not isinstance(exc, Exception):
                 raise
             return
@@ -134,25 +140,25 @@ class GroupCommit:
             else:
                 future.set_exception(error)
 
-    def _transaction(self, groups: dict[Write, list[tuple[Any, Future[Any]]]], together: bool
-                     ) -> list[tuple[Future[Any], Any, BaseException | None]]:
+    def _transaction(self, conn: Connection, groups: dict[Write, list[tuple[Any, Future[Any]]]],
+                     together: bool) -> list[tuple[Future[Any], Any, BaseException | None]]:
         """The batch's writes in one transaction, committed. `together`: without a savepoint
         (two statements and a compilation a batch, a fifth of the writer's CPU on
-        PostgreSQL); a write that fails then raises Failed, before anything is committed."""
+        PostgreSQL); a write that fails then raises Failed, nothing of the batch committed."""
         answers: list[tuple[Future[Any], Any, BaseException | None]] = []
-        with self._lock, self._engine.connect() as conn:
-            if self._sqlite:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            for write, entries in groups.items():
-                if not together:
-                    answers += self._write(conn, write, entries)
-                    continue
-                try:
-                    results = write(conn, [item for item, _ in entries])
-                except Exception as exc:
-                    raise Failed from exc  # rolled back as the connection closes
-                answers += [(f, r, None) for (_, f), r in zip(entries, results, strict=True)]
-            conn.commit()
+        if self._sqlite:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        for write, entries in groups.items():
+            if not together:
+                answers += self._write(conn, write, entries)
+                continue
+            try:
+                results = write(conn, [item for item, _ in entries])
+            except Exception as exc:
+                conn.rollback()
+                raise Failed from exc
+            answers += [(f, r, None) for (_, f), r in zip(entries, results, strict=True)]
+        conn.commit()
         return answers
 
     @staticmethod
