@@ -56,13 +56,23 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def scratch_database(server: PostgresServer, prefix: str,
+                     template: str = "template0") -> Iterator[str]:
+    """A new PostgreSQL database, dropped when its test is done (hundreds of them left to the
+    end of the run made the cluster's stop and removal take most of a minute)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    yield server.create_database(name, template=template)
+    server.drop_database(name)
+
+
 @pytest.fixture
-def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> str:
+def database_url(backend: str, request: pytest.FixtureRequest,
+                 tmp_path: pathlib.Path) -> Iterator[str]:
     """An empty database, for tests that initialise it themselves (`casegate init`)."""
     if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'casegate.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.create_database(f"t_{uuid.uuid4().hex[:16]}")
+        yield f"sqlite:///{tmp_path / 'casegate.db'}"
+        return
+    yield from scratch_database(request.getfixturevalue("postgres"), "t")
 
 
 @dataclass(frozen=True)
@@ -97,10 +107,11 @@ def postgres_template(postgres: PostgresServer,
 
 @pytest.fixture
 def initialised(backend: str, request: pytest.FixtureRequest,
-                tmp_path: pathlib.Path) -> tuple[Settings, dict[str, Any]]:
+                tmp_path: pathlib.Path) -> Iterator[tuple[Settings, dict[str, Any]]]:
     """A copy of the initialised template: the same as a fresh `casegate init --demo`
     (migrations, signing key, administrator, the seeds' demo), without paying for it again."""
     home = tmp_path / "home"
+    database: Iterator[str] = iter(())
     if backend == "sqlite":
         template: Template = request.getfixturevalue("sqlite_template")
         shutil.copytree(template.home, home)
@@ -108,11 +119,13 @@ def initialised(backend: str, request: pytest.FixtureRequest,
     else:
         template = request.getfixturevalue("postgres_template")
         shutil.copytree(template.home, home)
-        server: PostgresServer = request.getfixturevalue("postgres")
-        url = server.create_database(f"t_{uuid.uuid4().hex[:16]}", template=template.database)
+        database = scratch_database(request.getfixturevalue("postgres"), "t",
+                                    template=template.database)
+        url = next(database)
     demo = dict(template.demo)
     demo["credentials_file"] = str(home / pathlib.Path(demo["credentials_file"]).name)
-    return Settings(home=home, database_url=url), demo
+    yield Settings(home=home, database_url=url), demo
+    next(database, None)  # drops it
 
 
 @pytest.fixture
@@ -142,10 +155,10 @@ def http(settings: Settings, demo: dict[str, Any]) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def module_database_url(request: pytest.FixtureRequest,
-                        tmp_path_factory: pytest.TempPathFactory) -> str:
+                        tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An empty database for a served casegate that a module's tests share, on each engine."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('module-db') / 'casegate.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.create_database(f"m_{uuid.uuid4().hex[:16]}")
+        yield f"sqlite:///{tmp_path_factory.mktemp('module-db') / 'casegate.db'}"
+        return
+    yield from scratch_database(request.getfixturevalue("postgres"), "m")
 

@@ -2,20 +2,17 @@
 one-line refusals, and never the client secret."""
 
 import subprocess
-import sys
 from pathlib import Path
 
 from casegate.settings import Settings
 from fixtures.commands import as_json, assert_fails_cleanly, user_shell
-from fixtures.served import with_bytecode_cache
+from fixtures.served import cli
 
 SECRET = "Zq0p9o8i7u6y5t4r3e2w1q-ABCDEFGHIJKLMNOPQRSTU"
 
 
 def run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "casegate", *args],
-                          env=with_bytecode_cache(user_shell(settings)), text=True,
-                          capture_output=True, timeout=120)
+    return cli(user_shell(settings), *args, check=False)
 
 
 def credentials(tmp_path: Path, secret: str = SECRET) -> Path:

@@ -11,6 +11,8 @@ from sqlalchemy import Connection, Engine, Select, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from casegate.errors import NotFound
+from casegate.storage.checkpoint import Checkpointer
+from casegate.storage.group_commit import FileLock, sqlite_lock_path
 from casegate.storage.pg_reader import PostgresReader
 from casegate.storage.reader import SqliteReader
 
@@ -51,8 +53,15 @@ def _sqlite_engine(url: str) -> Engine:
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        # no checkpoint inside a commit: the process's checkpoint thread runs them
+        # (storage/checkpoint.py)
+        cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.close()
 
+    lock = sqlite_lock_path(engine)
+    if lock is not None:
+        checkpoints = Checkpointer(Path(path), FileLock(lock))
+        event.listen(engine, "commit", lambda _conn: checkpoints.committed())
     return engine
 
 
