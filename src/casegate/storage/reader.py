@@ -5,6 +5,7 @@ SQLite, and values come back converted as SQLAlchemy converts them (JSON, boolea
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -50,13 +51,18 @@ def _remembered(decode: Callable[[Any], Any]) -> Callable[[Any], Any]:
 class Compiled:
     """A statement compiled for a dialect (SQLite's; PostgreSQL's in storage/pg_reader.py)."""
 
-    def __init__(self, statement: Select[Any], dialect: Dialect = DIALECT) -> None:
+    def __init__(self, statement: Select[Any], dialect: Dialect = DIALECT,
+                 json_text: bool = False) -> None:
+        """`json_text`: the driver answers JSON columns as text (storage/pg_reader.py), so
+        they are decoded here, remembered as SQLite's are."""
         compiled = statement.compile(dialect=dialect)
         self.text = str(compiled)
         self.params = list(compiled.positiontup or [])  # empty for named parameters
         converters = [_remembered(c) if isinstance(column.type, JSON) and c is not None else c
                       for column in statement.selected_columns
-                      for c in [column.type.result_processor(dialect, None)]]
+                      for c in [column.type.result_processor(dialect, None)
+                                or (json.loads if json_text and isinstance(column.type, JSON)
+                                    else None)]]
         self.converters = [(i, c) for i, c in enumerate(converters) if c is not None]
 
     def row(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -71,11 +77,12 @@ class Compiled:
 Cache = dict[int, tuple[Select[Any], Compiled]]
 
 
-def compile_once(cache: Cache, statement: Select[Any], dialect: Dialect = DIALECT) -> Compiled:
+def compile_once(cache: Cache, statement: Select[Any], dialect: Dialect = DIALECT,
+                 json_text: bool = False) -> Compiled:
     """Compiled once per statement object (the cache keeps it alive: its id stays its own)."""
     known = cache.get(id(statement))
     if known is None or known[0] is not statement:
-        known = (statement, Compiled(statement, dialect))
+        known = (statement, Compiled(statement, dialect, json_text))
         cache[id(statement)] = known
     return known[1]
 

@@ -13,6 +13,10 @@ adds a clock to each phase of reading a request:
 A connection past its clock is closed. While the application works on a request nothing is
 timed. Over `max_connections` open connections in the process, a new one is answered 503
 and closed at once, before anything it sends is read.
+
+It also writes each response's head together with the first part of its body (Coalesced):
+uvicorn writes them apart, two sends (two TLS records) where one does, and that second
+write was about a fifth of a token's CPU (profiled).
 """
 
 from __future__ import annotations
@@ -21,10 +25,64 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 OVER_CAP = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain"
             b"\r\nContent-Length: 29\r\nConnection: close\r\n\r\ntoo many connections, retry\r\n")
+
+
+# a body longer than this goes out in its own write: copying it onto the head costs more
+JOIN_LIMIT = 64 * 1024
+
+
+class Coalesced:
+    """The transport as one response's cycle sees it. The cycle writes the status line and
+    headers at http.response.start, then each body part; here the head is held and written
+    with the first body part in one write. A response whose body writes nothing (HEAD) has
+    its head written when it completes or the connection is closed. Writes
+    before the head (100 Continue) and after the first body part go straight through, so
+    a streamed response still goes out part by part."""
+
+    __slots__ = ("transport", "cycle", "held", "headed", "on_response")
+
+    def __init__(self, transport: asyncio.Transport, cycle: RequestResponseCycle) -> None:
+        self.transport = transport
+        self.cycle = cycle
+        self.held: bytes | None = None
+        self.headed = False
+        self.on_response = cycle.on_response
+        cycle.on_response = self.completed
+        cycle.transport = self  # type: ignore[assignment]
+
+    def write(self, data: bytes) -> None:
+        held = self.held
+        if held is not None:
+            self.held = None
+            if len(data) <= JOIN_LIMIT:
+                self.transport.write(held + data)
+                return
+            self.transport.write(held)
+        elif not self.headed and self.cycle.response_started:  # the head: the cycle writes
+            self.headed = True  # it right after marking the response started
+            self.held = data
+            return
+        self.transport.write(data)
+
+    def flush(self) -> None:
+        if self.held is not None:
+            held, self.held = self.held, None
+            self.transport.write(held)
+
+    def completed(self) -> None:
+        self.flush()
+        self.on_response()
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
 
 
 @dataclass(frozen=True)
@@ -75,7 +133,10 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._wait("body", self.limits.body_timeout)
+        before = self.cycle
         super().on_headers_complete()
+        if self.cycle is not before:  # a request (not an upgrade): its task has not run yet
+            Coalesced(self.transport, self.cycle)
 
     def on_message_complete(self) -> None:
         self._waiting = ""  # the application has it: nothing timed (the timer finds so)
