@@ -148,7 +148,8 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace, found: dict[s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--before", default="main", help="git revision, or a src/ folder (default main)")
+    parser.add_argument("--before", default="main",
+                        help="git revision, or a src/ folder (default main)")
     parser.add_argument("--after", default="", help="git revision (default the working tree)")
     parser.add_argument("--workload", default="cases", choices=["cases", "token", "introspect"])
     parser.add_argument("--rounds", type=int, default=3)
