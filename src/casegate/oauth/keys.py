@@ -10,10 +10,10 @@ import logging
 import secrets
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from joserfc.jwk import ECKey, KeyParameters, RSAKey, import_key
 from sqlalchemy import delete, func, or_, select, update
@@ -99,6 +99,10 @@ def b64url(data: bytes) -> bytes:
     return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
+# json.dumps with options builds an encoder per call: this one is built once
+CLAIMS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 class Signer:
     """Compact JWS (RFC 7515) signing with one key, straight on `cryptography`.
 
@@ -115,6 +119,9 @@ class Signer:
         private = key.private_key
         assert private is not None, "a signing key has its private half"
         self._private = private
+        # made once, not per signature (both stateless; isinstance of an ABC costs a lookup)
+        self._ecdsa = ec.ECDSA(hashes.SHA256())
+        self._is_ec = isinstance(private, ec.EllipticCurvePrivateKey)
         self._headers: dict[str, bytes] = {}
 
     def _header(self, typ: str) -> bytes:
@@ -126,14 +133,16 @@ class Signer:
         return header
 
     def sign(self, claims: dict[str, Any], typ: str) -> str:
-        payload = json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        payload = CLAIMS_JSON(claims).encode("utf-8")
         signing_input = self._header(typ) + b"." + b64url(payload)
         private = self._private
-        if isinstance(private, ec.EllipticCurvePrivateKey):  # ES256: raw r || s (RFC 7518 §3.4)
-            r, s = decode_dss_signature(private.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+        if self._is_ec:  # ES256: raw r || s (RFC 7518 §3.4)
+            r, s = decode_dss_signature(
+                cast(ec.EllipticCurvePrivateKey, private).sign(signing_input, self._ecdsa))
             signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
         else:  # RS256
-            signature = private.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+            signature = cast(rsa.RSAPrivateKey, private).sign(signing_input, padding.PKCS1v15(),
+                                                             hashes.SHA256())
         return (signing_input + b"." + b64url(signature)).decode("ascii")
 
 

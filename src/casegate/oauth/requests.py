@@ -22,12 +22,23 @@ KNOWN = frozenset({
 })
 
 
+# The URI casegate's endpoints give every request (web/oauth_http.py, web/fast_path.py): TLS
+# is casegate's own business, and authlib's transport check always passes this one. For it,
+# the state authlib's __init__ sets is copied from one request made at import (through that
+# check), not made again with the check's environment read and URL split per request.
+SECURE_URI = "https://casegate/"
+_BLANK = dict(vars(OAuth2Request("POST", SECURE_URI)))
+
+
 class FormRequest(OAuth2Request):  # type: ignore[misc]
     """An authlib request over a parsed form, carrying the database session of this request."""
 
     def __init__(self, method: str, uri: str, headers: Mapping[str, str],
                  form: dict[str, str]) -> None:
-        super().__init__(method, uri, headers=headers)
+        if uri.startswith(SECURE_URI):
+            self.__dict__.update(_BLANK, method=method, uri=uri, headers=headers)
+        else:
+            super().__init__(method, uri, headers=headers)
         self._form = form
         self.payload = BasicOAuth2Payload(form)
         self.session: Session | None = None

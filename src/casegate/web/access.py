@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from casegate import observe
+from casegate import logs, observe
 
 log = logging.getLogger("casegate.access")
 UNMATCHED = "unmatched"  # a path no route answers: never the raw path (unbounded, and the caller's)
@@ -56,8 +56,6 @@ class AccessLog:
             seconds = time.perf_counter() - started
             route = route_of(scope)
             method = scope["method"]
-            log.info("%s %s %d", method, route, status, extra={
-                "method": method, "route": route, "status": status,
-                "duration_ms": round(seconds * 1000, 2)})
+            logs.access(log, method, route, status, round(seconds * 1000, 2))
             for observer in self.observers:
                 observer(method, route, status, seconds)

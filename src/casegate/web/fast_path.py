@@ -29,6 +29,9 @@ from casegate.web.runtime import Runtime
 
 log = logging.getLogger("casegate.web")
 Answer = tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]
+# as Starlette's JSONResponse renders it; built once (json.dumps with options builds one a call)
+RENDER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None,
+                          separators=(",", ":")).encode
 FORM = b"application/x-www-form-urlencoded"
 
 
@@ -89,9 +92,7 @@ class FastPath:
         if answer is not None:
             scope["casegate.route"] = self.PATH  # for the access log: no FastAPI route here
             status, content, headers = answer
-            # as Starlette's JSONResponse renders it
-            data = json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,
-                              separators=(",", ":")).encode("utf-8")
+            data = RENDER(content).encode("utf-8")
             await send({"type": "http.response.start", "status": status, "headers": [
                 (b"content-length", str(len(data)).encode()),
                 (b"content-type", b"application/json"), *headers, *self.headers]})
