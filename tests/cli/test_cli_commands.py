@@ -1,4 +1,5 @@
-"""`casegate …` as a user runs it: real subprocesses, exit codes, stdout and stderr."""
+"""`casegate …` as a user runs it: processes of their own (fixtures/served.py `cli`), exit
+codes, stdout and stderr."""
 
 import json
 import os
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from casegate.settings import Settings
 from casegate.storage.models import ClientRegistration
+from fixtures.bytecode import PYCACHE
 from fixtures.factories import CASES_PATH, DEMO_GROUP, SEED_BODY, TOKEN_PATH, bearer
 from fixtures.served import Served, cli
 
@@ -32,8 +34,8 @@ DEMO_OPERATOR = "cityservices-api@casegate"
 
 
 @pytest.fixture(scope="session")
-def pycache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("pycache")
+def pycache() -> Path:
+    return PYCACHE  # the suite's, kept between runs (fixtures/bytecode.py)
 
 
 def user_env(pycache: Path, **casegate: str) -> dict[str, str]:

@@ -109,3 +109,15 @@ def test_producer_restarted_mid_run_creates_nothing_twice(pair: Pair) -> None:
     assert producer_permits(pair) - before == set(made)
     for failed in (a for a in answers if a.status_code == 503):
         assert failed.headers["retry-after"] and "Producer" in failed.text
+
+
+@SQLITE
+def test_exchanges_filling_every_thread_of_the_consumer_still_let_the_producer_fetch_its_keys(
+        pair: Pair) -> None:
+    """The producer, restarted, has the consumer's JWKS to fetch again at the first exchange,
+    while that exchange and the creates waiting on it hold each of the consumer's threads."""
+    pair.operator_on_both("judy@city", "Permits:Clerks")
+    pair.producer.restart()
+    with pair.as_operator("judy@city") as consumer, ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: create(consumer), range(8)))
+    assert [a.status_code for a in answers] == [201] * 8, [a.text for a in answers]

@@ -7,16 +7,23 @@ import shutil
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
+from concurrent.futures import wait
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, insert
 
+from casegate.storage import checkpoint
+from casegate.storage.db import make_engine
+from casegate.storage.group_commit import GroupCommit
 from fixtures.factories import CASES_PATH, SEED_BODY, TOKEN_PATH
 from fixtures.served import Served
 
 CLIENTS = 8
-CREATIONS = 2400  # unchecked, the WAL would pass 20 MB (about 10 pages per commit)
-WAL_BOUND = 16 * 1024 * 1024  # 1000 pages, what half a second of commits adds, and room
+CREATIONS = 3200  # unchecked, the WAL would pass 40 MB (about 10 pages per commit)
+# checkpoint.LIMIT_FRAMES pages (16 MB), what half a second of commits adds, and room
+WAL_BOUND = 24 * 1024 * 1024
 
 
 def create_cases(served: Served, count: int, created: list[str]) -> None:
@@ -83,3 +90,47 @@ def test_the_wal_stays_bounded_under_a_steady_load_and_every_case_is_readable(
         assert len(case_ids(alone) & set(created)) >= CREATIONS // 2
     finally:
         served.stop()
+
+
+ROWS = Table("checkpoint_rows", MetaData(), Column("id", Integer, primary_key=True),
+             Column("body", String(2000)))
+
+
+def write_rows(conn: Connection, items: Sequence[int]) -> list[int]:
+    conn.execute(insert(ROWS), [{"id": i, "body": "x" * 1500} for i in items])
+    return list(items)
+
+
+def test_the_wal_starts_again_though_a_write_is_always_under_way(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # two processes' group-commit writers (two engines on one file) taking turns on the lock
+    # file: a transaction is nearly always open, so SQLite itself never starts the WAL
+    # again; the checkpoint with the writers paused does
+    monkeypatch.setattr(checkpoint, "LIMIT_FRAMES", 200)
+    monkeypatch.setattr(checkpoint, "INTERVAL", 0.05)
+    path = tmp_path / "steady.db"
+    wal = path.with_name(path.name + "-wal")
+    engines = [make_engine(f"sqlite:///{path}"), make_engine(f"sqlite:///{path}")]
+    ROWS.create(engines[0])
+    largest = 0
+    done = threading.Event()
+
+    def watch() -> None:
+        nonlocal largest
+        while not done.wait(0.01):
+            largest = max(largest, wal.stat().st_size if wal.exists() else 0)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        writers = [GroupCommit(engine) for engine in engines]
+        futures = [writers[i % 2].submit(write_rows, i) for i in range(1, 8001)]
+        wait(futures, timeout=120)
+        assert [f.result() for f in futures] == list(range(1, 8001))
+    finally:
+        done.set()
+        watcher.join()
+        for engine in engines:
+            engine.dispose()
+    # without the paused checkpoint it passes 20 MB (about 6,000 pages)
+    assert 0 < largest <= 12 * 1024 * 1024

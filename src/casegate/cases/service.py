@@ -38,7 +38,7 @@ from casegate.errors import Forbidden, Invalid, NotFound, Stale, VersionRequired
 from casegate.oauth.bearer import Principal
 from casegate.storage.db import Reads, read_rows
 from casegate.storage.models import AuditEvent, Case, CaseType
-from casegate.storage.pg_copy import insert_rows
+from casegate.storage.pg_copy import insert_rows, scalar_one
 
 OBJ_CLASS = "Pega-API-CaseManagement-Case"
 CASE_TABLE = cast(Table, Case.__table__)
@@ -123,9 +123,12 @@ def check_create(source: Reads, principal: Principal, grants: Grants, body: Crea
 def write_cases(conn: Connection, new: Sequence[NewCase]) -> list[Case]:
     """Number and insert checked cases with their audit events, in order, in the caller's
     transaction: one UPDATE per case type, one INSERT for the cases, one for the events."""
+    postgresql = conn.dialect.name == "postgresql"
     numbers: dict[str, Iterator[int]] = {}
     for type_id, count in Counter(n.case_type for n in new).items():
-        last = conn.execute(NEXT_NUMBERS, {"type_id": type_id, "count": count}).scalar_one()
+        params = {"type_id": type_id, "count": count}
+        last = scalar_one(conn, NEXT_NUMBERS, params) if postgresql \
+            else conn.execute(NEXT_NUMBERS, params).scalar_one()
         numbers[type_id] = iter(range(last - count, last))
     cases = []
     for n in new:
@@ -136,7 +139,7 @@ def write_cases(conn: Connection, new: Sequence[NewCase]) -> list[Case]:
             created_by=n.operator, created_via=n.client_id, updated_by=n.operator,
             status="New", version=1, created_at=n.at, updated_at=n.at))
     events = [{**n.audit, "subject": case.id} for n, case in zip(new, cases, strict=True)]
-    if conn.dialect.name == "postgresql":  # the cases and their events by one statement
+    if postgresql:  # the cases and their events by one statement
         insert_rows(conn, (CASE_TABLE, CASE_COLUMNS,
                            [[getattr(case, column) for column in CASE_COLUMNS] for case in cases]),
                     (AUDIT_TABLE, audit.COLUMNS,

@@ -29,7 +29,7 @@ from typing import Any
 log = logging.getLogger("casegate.storage")
 
 INTERVAL = 0.5  # seconds between checkpoints while commits go on
-LIMIT_FRAMES = 1000  # pages (4 MB, SQLite's own bound); a WAL holding more starts again
+LIMIT_FRAMES = 4000  # pages (16 MB); a WAL holding more starts again, the writers paused
 IDLE_SECONDS = 30.0  # the thread ends when no commit came this long; the next commit starts one
 
 

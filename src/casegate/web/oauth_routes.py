@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -99,9 +100,15 @@ async def introspect(request: Request) -> Response:
 
 
 @router.get(metadata.KEYS, summary="Signing keys (JWKS)", responses=openapi.KEYS)
-def keys(request: Request) -> JSONResponse:
-    return JSONResponse(_server(request).keys.jwks(),
-                        headers={"Cache-Control": "public, max-age=300"})
+async def keys(request: Request) -> JSONResponse:
+    # a thread of its own: a producer casegate fetches this JWKS to verify the assertion of an
+    # exchange (remote case types) that one of the request threads is waiting on, while the
+    # others wait on that exchange; behind them, the fetch timed out and the exchange failed
+    state = request.app.state
+    if getattr(state, "jwks_limiter", None) is None:
+        state.jwks_limiter = CapacityLimiter(1)
+    jwks = await to_thread.run_sync(_server(request).keys.jwks, limiter=state.jwks_limiter)
+    return JSONResponse(jwks, headers={"Cache-Control": "public, max-age=300"})
 
 
 @router.get("/.well-known/oauth-authorization-server", summary="Metadata (RFC 8414)",

@@ -1,0 +1,88 @@
+"""Many rows at once on PostgreSQL (storage/pg_copy.py): insert_rows writes the rows of
+several tables by one statement, in order, in the caller's transaction, with the columns'
+own checks; scalar_one answers as SQLAlchemy's would."""
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    exc,
+    select,
+    update,
+)
+
+from casegate.storage.db import make_engine
+from casegate.storage.pg_copy import insert_rows, scalar_one
+from fixtures.postgres import PostgresServer
+
+METADATA = MetaData()
+PARENTS = Table("bulk_parents", METADATA, Column("id", String(8), primary_key=True),
+                Column("body", JSON), Column("counter", Integer, default=0))
+CHILDREN = Table("bulk_children", METADATA, Column("n", Integer, primary_key=True,
+                                                   autoincrement=True),
+                 Column("parent", ForeignKey("bulk_parents.id")), Column("at", Float))
+BUMP = (update(PARENTS).where(PARENTS.c.id == bindparam("id"))
+        .values(counter=PARENTS.c.counter + bindparam("by")).returning(PARENTS.c.counter))
+
+
+@pytest.fixture
+def engine(postgres: PostgresServer) -> Iterator[Engine]:
+    engine = make_engine(postgres.create_database("bulk_rows"))
+    METADATA.create_all(engine)
+    yield engine
+    engine.dispose()
+    postgres.drop_database("bulk_rows")
+
+
+def both(conn: Connection, ids: list[str]) -> None:
+    insert_rows(conn, (PARENTS, ("id", "body", "counter"),
+                       [(i, {"i": i, "list": [1, None]}, 0) for i in ids]),
+                (CHILDREN, ("parent", "at"), [(i, 0.5 + k) for k, i in enumerate(ids)]))
+
+
+def test_rows_of_two_tables_go_in_order_and_commit_with_the_caller(engine: Engine) -> None:
+    with engine.connect() as conn:  # nothing begun yet: the caller's commit() commits them
+        both(conn, ["b", "a", "c"])
+        conn.commit()
+    with engine.connect() as conn:
+        assert conn.execute(select(PARENTS.c.id, PARENTS.c.body)).all() == [
+            (i, {"i": i, "list": [1, None]}) for i in ["b", "a", "c"]]
+        assert conn.execute(select(CHILDREN.c.parent, CHILDREN.c.at)
+                            .order_by(CHILDREN.c.n)).all() == [("b", 0.5), ("a", 1.5),
+                                                               ("c", 2.5)]
+
+
+def test_a_rolled_back_transaction_leaves_nothing(engine: Engine) -> None:
+    with engine.connect() as conn:
+        both(conn, ["x"])
+        conn.rollback()
+        assert conn.execute(select(PARENTS)).all() == []
+
+
+@pytest.mark.parametrize("ids", [["toolongvalue"], ["dup", "dup"]])
+def test_the_columns_own_checks_hold(engine: Engine, ids: list[str]) -> None:
+    # a longer value than VARCHAR(8) is refused, never cut short; a duplicate key too
+    with engine.connect() as conn, pytest.raises(exc.DBAPIError, match="(?i)too long|duplicate"):
+        both(conn, ids)
+
+
+def test_scalar_one_answers_the_row_or_refuses_none(engine: Engine) -> None:
+    with engine.begin() as conn:
+        both(conn, ["p"])
+    with engine.connect() as conn:
+        assert scalar_one(conn, BUMP, {"id": "p", "by": 3}) == 3
+        assert scalar_one(conn, BUMP, {"id": "p", "by": 2}) == 5
+        conn.commit()
+        with pytest.raises(exc.NoResultFound):
+            scalar_one(conn, BUMP, {"id": "missing", "by": 1})
