@@ -22,6 +22,11 @@ from typing import Any
 import run as bench
 
 
+def run_wrk(answers: dict[str, dict[str, Any]], name: str, load: bench.Load,
+            opts: argparse.Namespace) -> None:
+    answers[name] = bench.wrk(load, opts.conns, opts.seconds, None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tree", action="append", default=[],
@@ -55,9 +60,8 @@ def main() -> None:
         for number in range(opts.rounds):
             answers: dict[str, dict[str, Any]] = {}
             before = {name: bench.group_cpu(s.pgid) for name, (s, _) in servers.items()}
-            loads = [threading.Thread(target=lambda n=name, ld=load: answers.__setitem__(
-                n, bench.wrk(ld, opts.conns, opts.seconds, None)))
-                for name, (_, load) in servers.items()]
+            loads = [threading.Thread(target=run_wrk, args=(answers, name, load, opts))
+                     for name, (_, load) in servers.items()]
             for thread in loads:
                 thread.start()
             for thread in loads:
