@@ -39,6 +39,29 @@ def create_cases(served: Served, count: int, created: list[str]) -> None:
             created.append(answer.json()["ID"])
 
 
+class WalWatch:
+    """The largest size the WAL beside `database` had while the block ran, read every
+    `every` seconds."""
+
+    def __init__(self, wal: Path, every: float) -> None:
+        self.wal, self.every, self.largest = wal, every, 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch)
+
+    def _watch(self) -> None:
+        while not self._done.wait(self.every):
+            size = self.wal.stat().st_size if self.wal.exists() else 0
+            self.largest = max(self.largest, size)
+
+    def __enter__(self) -> "WalWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+
 def case_ids(database: Path) -> set[str]:
     conn = sqlite3.connect(database)
     try:
@@ -55,29 +78,16 @@ def test_the_wal_stays_bounded_under_a_steady_load_and_every_case_is_readable(
     served = Served(tmp_path / "home", database_url, workers=2).start()
     try:
         created: list[str] = []
-        largest = 0
-        done = threading.Event()
-
-        def watch() -> None:
-            nonlocal largest
-            while not done.wait(0.02):
-                largest = max(largest, wal.stat().st_size if wal.exists() else 0)
-
-        watcher = threading.Thread(target=watch)
-        watcher.start()
         clients = [threading.Thread(target=create_cases,
                                     args=(served, CREATIONS // CLIENTS, created))
                    for _ in range(CLIENTS)]
-        try:
+        with WalWatch(wal, 0.02) as watch:
             for client in clients:
                 client.start()
             for client in clients:
                 client.join(timeout=300)
-        finally:
-            done.set()
-            watcher.join()
         assert len(created) == CREATIONS
-        assert 0 < largest <= WAL_BOUND
+        assert 0 < watch.largest <= WAL_BOUND
         # read by this process while the server runs: every acknowledged case
         assert case_ids(database) >= set(created)
         # the database file alone (the WAL left behind) holds most of them already: they were
@@ -112,25 +122,14 @@ def test_the_wal_starts_again_though_a_write_is_always_under_way(
     wal = path.with_name(path.name + "-wal")
     engines = [make_engine(f"sqlite:///{path}"), make_engine(f"sqlite:///{path}")]
     ROWS.create(engines[0])
-    largest = 0
-    done = threading.Event()
-
-    def watch() -> None:
-        nonlocal largest
-        while not done.wait(0.01):
-            largest = max(largest, wal.stat().st_size if wal.exists() else 0)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
     try:
-        writers = [GroupCommit(engine) for engine in engines]
-        futures = [writers[i % 2].submit(write_rows, i) for i in range(1, 8001)]
-        wait(futures, timeout=120)
-        assert [f.result() for f in futures] == list(range(1, 8001))
+        with WalWatch(wal, 0.01) as watch:
+            writers = [GroupCommit(engine) for engine in engines]
+            futures = [writers[i % 2].submit(write_rows, i) for i in range(1, 8001)]
+            wait(futures, timeout=120)
+            assert [f.result() for f in futures] == list(range(1, 8001))
     finally:
-        done.set()
-        watcher.join()
         for engine in engines:
             engine.dispose()
     # without the paused checkpoint it passes 20 MB (about 6,000 pages)
-    assert 0 < largest <= 12 * 1024 * 1024
+    assert 0 < watch.largest <= 12 * 1024 * 1024
