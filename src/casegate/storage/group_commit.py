@@ -13,6 +13,13 @@ called with all the queued items that share it, the batch's writes first all tog
 when one raises, the transaction is rolled back and the batch written again, each write in a
 savepoint and, when it raises again, each of its items alone in one, so one bad item fails
 only its own request.
+
+A write wrapped in OneStatement is one statement per call (for each group of items its key
+puts together): on PostgreSQL the writer calls it on an autocommit connection, so each call
+is its own transaction, committed by the server at the end of the statement with no round
+trip while its locks are held (the case counter's row lock, which the other processes'
+writers wait for); a call that fails wrote nothing, and its items are written again, each
+alone. On SQLite it is a write like any other.
 """
 
 from __future__ import annotations
@@ -64,6 +71,17 @@ def sqlite_lock_path(engine: Engine) -> Path | None:
     if not database or database == ":memory:":
         return None
     return Path(database).with_name(Path(database).name + ".write-lock")
+
+
+class OneStatement:
+    """A write that sends one statement per call, for items of one key."""
+
+    def __init__(self, write: Callable[[Connection, Sequence[Any]], Sequence[Any]],
+                 key: Callable[[Any], Any]) -> None:
+        self.write, self.key = write, key
+
+    def __call__(self, conn: Connection, items: Sequence[Any]) -> Sequence[Any]:
+        return self.write(conn, items)
 
 
 class Failed(Exception):
@@ -120,13 +138,24 @@ class GroupCommit:
                         batch.append(self._queue.get_nowait())
                     except queue.Empty:
                         break
+                statements: dict[tuple[OneStatement, Any], list[tuple[Any, Future[Any]]]] = {}
                 for write, item, future in batch:
-                    if future.set_running_or_notify_cancel():
+                    if not future.set_running_or_notify_cancel():
+                        continue
+                    if isinstance(write, OneStatement) and not self._sqlite:
+                        statements.setdefault((write, write.key(item)), []).append(
+                            (item, future))
+                    else:
                         groups.setdefault(write, []).append((item, future))
-                try:
-                    answers = self._transaction(conn, groups, together=True)
-                except Failed:  # again, each write in a savepoint: only what fails fails
-                    answers = self._transaction(conn, groups, together=False)
+                if groups:
+                    try:
+                        answers = self._transaction(conn, groups, together=True)
+                    except Failed:  # again, each write in a savepoint: only what fails fails
+                        answers = self._transaction(conn, groups, together=False)
+                if statements:
+                    conn.execution_options(isolation_level="AUTOCOMMIT")
+                    for (write, _key), entries in statements.items():
+                        answers += self._statement(conn, write, entries)
         except BaseException as exc:  # nothing of the batch is written
             for _write, _item, future in batch:
                 if not future.done():
@@ -159,6 +188,25 @@ class GroupCommit:
                 raise Failed from exc
             answers += [(f, r, None) for (_, f), r in zip(entries, results, strict=True)]
         conn.commit()
+        return answers
+
+    @staticmethod
+    def _statement(conn: Connection, write: OneStatement, entries: list[tuple[Any, Future[Any]]]
+                   ) -> list[tuple[Future[Any], Any, BaseException | None]]:
+        """One call, its own transaction; when it fails (having written nothing), each item
+        alone."""
+        try:
+            results = write(conn, [item for item, _ in entries])
+            return [(f, r, None) for (_, f), r in zip(entries, results, strict=True)]
+        except Exception as exc:
+            if len(entries) == 1:
+                return [(entries[0][1], None, exc)]
+        answers: list[tuple[Future[Any], Any, BaseException | None]] = []
+        for item, future in entries:
+            try:
+                answers.append((future, write(conn, [item])[0], None))
+            except Exception as exc:
+                answers.append((future, None, exc))
         return answers
 
     @staticmethod
