@@ -42,6 +42,7 @@ from casegate.storage.db import Reads, read_rows
 from casegate.storage.group_commit import OneStatement
 from casegate.storage.models import AuditEvent, Case, CaseType
 from casegate.storage.pg_copy import array_params, execute, json_values
+from casegate.storage.versions import Kept
 
 OBJ_CLASS = "Pega-API-CaseManagement-Case"
 CASE_TABLE = cast(Table, Case.__table__)
@@ -101,10 +102,10 @@ def check_create(source: Reads, principal: Principal, grants: Grants, body: Crea
                  ) -> NewCase:
     """Every check of a creation, reading only (plain rows, no ORM entities; a parent case
     is read through the request's session)."""
-    found = read_rows(source, CASE_TYPE, {"id": body.caseTypeID})
-    if not found:
+    case_type = _CASE_TYPES.get(principal.access_version, body.caseTypeID,
+                                lambda: _case_type(source, body.caseTypeID))
+    if case_type is None:
         raise Invalid("caseTypeID", f"unknown case type {body.caseTypeID[:200]}")
-    case_type = CaseTypeRow._make(found[0])
     if case_type.remote_system is not None:  # cases/remote.py forwards these first
         raise Invalid("caseTypeID", f"{case_type.id} lives on remote system "
                                     f"{case_type.remote_system}")
@@ -127,6 +128,16 @@ def id_heads(class_group: str, prefix: str) -> tuple[str, str]:
     """A case's ID and business ID but for its number, which follows each: "CLASS-GROUP
     PREFIX-" and "PREFIX-"."""
     return f"{class_group.upper()} {prefix}-", f"{prefix}-"
+
+
+# each process's case types, for one access version (storage/versions.py; not their
+# next_number, which no trigger follows): a change is seen at the next request
+_CASE_TYPES: Kept[str, CaseTypeRow | None] = Kept()
+
+
+def _case_type(source: Reads, type_id: str) -> CaseTypeRow | None:
+    found = read_rows(source, CASE_TYPE, {"id": type_id})
+    return CaseTypeRow._make(found[0]) if found else None
 
 
 def write_cases(conn: Connection, new: Sequence[NewCase]) -> list[Case]:

@@ -88,7 +88,9 @@ class FastCreateCase(FastPath):
         model = CreateCase.model_validate(json.loads(body))
         if model.parentCaseID is not None:  # read through the full route's session
             raise Declined("a parent case")
-        return service.check_create(source, principal, grants(source, principal.group), model)
+        return service.check_create(source, principal,
+                                    grants(source, principal.group, principal.access_version),
+                                    model)
 
     def _pooled(self, token: str, body: bytes) -> service.NewCase:
         with self.runtime.engine.connect() as conn:
