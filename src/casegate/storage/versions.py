@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 
 from casegate.storage.models import Version
 
@@ -21,7 +21,9 @@ V = TypeVar("V")
 
 # roles and case types (their triggers: storage/migrations/versions/0008_access_version.py)
 ACCESS = "access"
-ACCESS_VERSION = (select(Version.value).where(Version.name == ACCESS)
+# the name as a constant of the text, not a parameter: the plain readers of the event loop
+# (storage/reader.py, storage/pg_reader.py) bind only the parameters their callers give
+ACCESS_VERSION = (select(Version.value).where(Version.name == literal_column(f"'{ACCESS}'"))
                   .scalar_subquery().label("access_version"))
 
 
