@@ -8,8 +8,9 @@ and service.check_create (with the one privilege check, access/privileges.py), a
 reads on the event loop's thread (as web/fast_token.py: storage/reader.py on SQLite,
 storage/pg_reader.py on PostgreSQL; a pooled connection on a thread until that one is open).
 Then the case and its audit event are written with the other creations of the moment by the
-process's group-commit writer (storage/group_commit.py, service.write_cases), and answered
-once committed; no thread waits for the commit.
+process's group-commit writer (storage/group_commit.py, service.WRITE_CASES: on PostgreSQL one
+statement per case type, its own transaction), and answered once committed; no thread waits
+for the commit.
 Any refusal happens before anything is written, and a write that fails is rolled back: the
 request is then declined, and the full route answers it with its own status, envelope,
 headers and audit event. CASEGATE_FAST_PATHS=off turns this off.
@@ -68,7 +69,7 @@ class FastCreateCase(FastPath):
                 new = self._check(self.pg, token, body)
             else:
                 new = await run_in_threadpool(self._pooled, token, body)
-            case = await asyncio.wrap_future(self.writer.submit(service.write_cases, new))
+            case = await asyncio.wrap_future(self.writer.submit(service.WRITE_CASES, new))
         except Exception:
             # a refusal (InvalidToken, ApiError, a body that is not JSON or not a case, a
             # parent case) or a failure: nothing stays written; the full route meets it
@@ -87,7 +88,9 @@ class FastCreateCase(FastPath):
         model = CreateCase.model_validate(json.loads(body))
         if model.parentCaseID is not None:  # read through the full route's session
             raise Declined("a parent case")
-        return service.check_create(source, principal, grants(source, principal.group), model)
+        return service.check_create(source, principal,
+                                    grants(source, principal.group, principal.access_version),
+                                    model)
 
     def _pooled(self, token: str, body: bytes) -> service.NewCase:
         with self.runtime.engine.connect() as conn:
