@@ -150,6 +150,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
+        if isinstance(exc, deps.BearerRefused) and not request.url.path.startswith(API_PREFIX):
+            return exc.oauth_response()  # userinfo: RFC 6750's JSON, not Pega's envelope
         return api_error_response(exc)
 
     async def domain_error(request: Request, exc: Exception) -> Response:
@@ -159,8 +161,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         if request.url.path.startswith(API_PREFIX):
-            try:  # authentication before the body (web/deps.py)
-                await deps.authenticate_first(request)
+            try:  # the bearer token and its scope before the body (web/deps.py)
+                await deps.authorize_first(request)
             except ApiError as refused:
                 return api_error_response(refused)
         return envelope(400, describe(exc))
