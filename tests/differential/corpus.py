@@ -228,6 +228,10 @@ def run(http: httpx.Client, base: str, cast: Cast) -> list[tuple[str, Any]]:
                                                      headers=plain))
     record("v1 create not JSON, missing scope", http.post(
         CASES_PATH, content=b"hello", headers=bearer(only_types) | plain))
+    for who, headers in (("", bearer(api)), (", no token", {}),
+                         (", missing scope", bearer(only_types))):
+        record(f"v1 create not UTF-8{who}", http.post(
+            CASES_PATH, content=b'{"caseTypeID": "\xff"}', headers=headers | not_json))
     record("v1 create extra field, missing scope", http.post(
         CASES_PATH, json=SEED_BODY | {"surprise": 1}, headers=bearer(only_types)))
     record("v1 create extra field", http.post(CASES_PATH, json=SEED_BODY | {"surprise": 1},

@@ -38,6 +38,11 @@ def test_every_bearer_endpoint_requires_oauth2_with_its_scope(
     # every bearer route names the scope its token needs (OpenAPI's security requirement)
     for key, scope in BEARER_PATHS.items():
         assert ops[key]["security"] == [{"OAuth2ClientCredentials": [scope]}], key
+    # and no route of the API (one added later too) takes a token without naming a scope
+    for (method, path), op in ops.items():
+        if path.startswith("/prweb/api/"):
+            [requirement] = op["security"]
+            assert len(requirement["OAuth2ClientCredentials"]) == 1, (method, path)
 
 
 def test_oauth_endpoints_are_documented_with_form_bodies_and_basic_auth(

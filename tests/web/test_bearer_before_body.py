@@ -35,6 +35,7 @@ ADMINISTRATORS = "casegate:Administrators"  # the group `casegate init` makes
 JSON = "application/json"
 BODIES = {
     "JSON that does not parse": (b"{not json", JSON),
+    "bytes that are not UTF-8": (b'{"caseTypeID": "\xff"}', JSON),
     "an empty body": (b"", JSON),
     "not JSON at all": (b"caseTypeID=x", "application/x-www-form-urlencoded"),
     "plain text": (b"hello", "text/plain"),
