@@ -33,6 +33,14 @@ class InvalidToken(Exception):
     """Any reason a token is refused; the reason goes to logs, never to the caller."""
 
 
+class InsufficientScope(Exception):
+    """A valid token without the scope the call needs (RFC 6750 §3.1 insufficient_scope)."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"the access token lacks the scope {scope}")
+        self.scope = scope
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who a valid token speaks for."""
@@ -218,3 +226,10 @@ def authenticate(source: Source, keys: KeyRing, issuer: str, audience: str, toke
     observe.note(client_id=str(claims["client_id"]), operator=operator.id)
     scope = frozenset(str(claims.get("scope", "")).split())
     return Principal(operator, group, str(claims["client_id"]), scope, claims, access_version)
+
+
+def require_scope(principal: Principal, scope: str) -> None:
+    """The one scope check of a protected resource: the case API, the deny list, userinfo
+    and the fast front of POST /cases call it, before they read the request's body."""
+    if scope not in principal.scope:
+        raise InsufficientScope(scope)

@@ -3,7 +3,7 @@
 The same functions in the same order as the route (web/deps.py, web/cases_v1.py): the
 one Authorization parser (oauth/auth_header.py), the one bearer validation (bearer.
 authenticate: signature, claims, deny list, "not before" marks), the one scope check
-(deps.require_scope), then the body, parsed by json.loads and validated by the same model,
+(bearer.require_scope), then the body, parsed by json.loads and validated by the same model,
 and service.check_create (with the one privilege check, access/privileges.py), as plain
 reads on the event loop's thread (as web/fast_token.py: storage/reader.py on SQLite,
 storage/pg_reader.py on PostgreSQL; a pooled connection on a thread until that one is open).
@@ -30,7 +30,6 @@ from casegate.cases.schemas import CreateCase
 from casegate.oauth import auth_header, bearer
 from casegate.storage.db import Reads
 from casegate.storage.group_commit import GroupCommit
-from casegate.web.deps import require_scope
 from casegate.web.fast_path import Answer, FastPath
 from casegate.web.runtime import Runtime
 
@@ -84,7 +83,7 @@ class FastCreateCase(FastPath):
                                         settings.api_audience, token, settings.clock_skew)
         # authentication before the body: no caller without a valid token learns what the
         # API makes of bodies
-        require_scope(principal, "cases")
+        bearer.require_scope(principal, "cases")
         model = CreateCase.model_validate(json.loads(body))
         if model.parentCaseID is not None:  # read through the full route's session
             raise Declined("a parent case")

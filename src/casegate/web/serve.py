@@ -108,16 +108,45 @@ def _worker(settings: Settings) -> None:
 
 def serve(settings: Settings, say: Callable[[str], None]) -> None:
     settings = prepare_tls(settings, say)
+    # the port first: a busy one fails loudly before this server touches the counts of the
+    # server holding it
+    sock = claim_port(settings)
     # one folder per listening port: two servers sharing a home keep their counts apart
-    metrics.prepare_multiprocess_dir(metrics.multiprocess_dir(settings.home, settings.port))
+    own = metrics.multiprocess_dir(settings.home, settings.port)
+    counts = metrics.prepare_multiprocess_dir(own)
+    try:
+        _serve(settings, sock, say)
+    finally:
+        metrics.release_multiprocess_dir(counts, own)
+
+
+def claim_port(settings: Settings) -> socket.socket:
+    """One process: its listening socket. Several: a socket bound (not listening) beside
+    theirs, so a busy port fails before any worker starts."""
+    if settings.workers == 1:
+        return bind(settings.host, settings.port, reuse_port=False)
+    probe = bind(settings.host, settings.port, reuse_port=True, listen=False)
+    # the kernel lets every SO_REUSEPORT socket of the same user share a port: another
+    # `serve --workers N` of this user binds beside this one without an error, and would
+    # take half the connections (another home's, another database's)
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    loopback = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(settings.host, settings.host)  # noqa: S104
+    with socket.socket(family, socket.SOCK_STREAM) as knock:
+        knock.settimeout(2)
+        if knock.connect_ex((loopback, settings.port)) == 0:
+            probe.close()
+            raise CasegateError(f"cannot listen on {settings.host}:{settings.port}: "
+                                f"Address already in use (another server answers there)")
+    return probe
+
+
+def _serve(settings: Settings, sock: socket.socket, say: Callable[[str], None]) -> None:
     say(f"casegate serving {settings.listen_url} with {settings.workers} process(es)")
     if settings.base_url != settings.listen_url:  # e.g. another --port than at init
         say(f"casegate: tokens name the issuer {settings.base_url} (this database's)")
     if settings.workers == 1:
-        run_process(settings)
+        run_process(settings, sock)
         return
-    # bind (without listening) first, so a busy port fails loudly before any worker starts
-    probe = bind(settings.host, settings.port, reuse_port=True, listen=False)
     context = multiprocessing.get_context("spawn")
 
     def start() -> BaseProcess:
@@ -126,7 +155,7 @@ def serve(settings: Settings, say: Callable[[str], None]) -> None:
         return worker
 
     workers = Supervisor(start, settings.workers, say)
-    probe.close()
+    sock.close()  # the workers have theirs
     signal.signal(signal.SIGTERM, workers.stop)
     signal.signal(signal.SIGINT, workers.stop)
     sys.exit(workers.run())
