@@ -48,8 +48,9 @@ IDLE_SECONDS = 30.0  # the thread ends when idle this long; the next write start
 # PostgreSQL, under load (the last batch committed less than this ago): the writer waits up
 # to this long for more writes before it sends a batch, as PostgreSQL's own commit_delay
 # does. A batch's statement costs about the same for one case as for ten (the round trip,
-# the executor's start, psycopg's dumping of each array); with a short lock batches were
-# one write each, and the writer's and the server's CPU per case went up by a fifth
+# the executor's start, psycopg's dumping of each array); with the case counter's lock held
+# for one statement only, batches were one write each, and the CPU per case of the server
+# and of PostgreSQL went up (bench/results/pgcases-2026-11-30.md)
 GATHER_SECONDS = 0.002
 
 
