@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 
-from casegate.access.privileges import CREATE_CASE, GET_CASE_TYPES, GET_CASES, grants, require
+from casegate.access.privileges import CREATE_CASE, GET_CASE_TYPES, GET_CASES, require
 from casegate.cases import case_types, idempotency, remote, service
 from casegate.cases.schemas import CreateCase, UpdateCase
 from casegate.remote.client import Reply
 from casegate.storage.db import transaction
 from casegate.web import openapi
-from casegate.web.deps import CasesPrincipal, CaseTypesPrincipal, CurrentRuntime
+from casegate.web.deps import CasesPrincipal, CaseTypesPrincipal, CurrentRuntime, grants_of
 
 router = APIRouter(prefix="/prweb/api/v1", tags=["Pega API v1"])
 
@@ -37,7 +37,7 @@ def create_case(body: CreateCase, principal: CasesPrincipal, rt: CurrentRuntime,
                 idempotency_key: IdempotencyKey = None) -> Response:
     key = idempotency.check_key(idempotency_key)
     with transaction(rt.factory) as session:
-        reply = remote.create(rt.remote, session, principal, grants(session, principal.group),
+        reply = remote.create(rt.remote, session, principal, grants_of(session, principal),
                               body, remote.V1, idempotency_key)
     if reply is not None:
         return reply_response(reply, 201)
@@ -56,7 +56,7 @@ def list_cases(
     pageSize: Annotated[int, Query(ge=1, le=500)] = 50,  # noqa: N803 (Pega's name)
 ) -> JSONResponse:
     with rt.factory() as session:
-        access = grants(session, principal.group)
+        access = grants_of(session, principal)
         require(access, principal.operator.id, principal.group.name, GET_CASES)
         elsewhere = remote.listing(rt.remote, session, principal, access, caseTypeID, status,
                                    page * pageSize)
@@ -76,7 +76,7 @@ def list_cases(
 @router.get("/cases/{case_id}", summary="Get a case (pxGetCases)", responses=openapi.GET_CASE)
 def get_case(case_id: str, principal: CasesPrincipal, rt: CurrentRuntime) -> Response:
     with rt.factory() as session:
-        access = grants(session, principal.group)
+        access = grants_of(session, principal)
         reply = remote.read(rt.remote, session, principal, access, case_id, remote.V1)
         if reply is not None:
             return reply_response(reply)
@@ -90,7 +90,7 @@ def update_case(case_id: str, body: UpdateCase, principal: CasesPrincipal,
                 rt: CurrentRuntime,
                 if_match: Annotated[str | None, Header(max_length=64)] = None) -> Response:
     with transaction(rt.factory) as session:
-        access = grants(session, principal.group)
+        access = grants_of(session, principal)
         reply = remote.update(rt.remote, session, principal, access, case_id, if_match, body)
         if reply is not None:
             return reply_response(reply, 204)
@@ -103,7 +103,7 @@ def update_case(case_id: str, body: UpdateCase, principal: CasesPrincipal,
             responses=openapi.CASE_TYPES)
 def list_case_types(principal: CaseTypesPrincipal, rt: CurrentRuntime) -> JSONResponse:
     with rt.factory() as session:
-        access = grants(session, principal.group)
+        access = grants_of(session, principal)
         require(access, principal.operator.id, principal.group.name, GET_CASE_TYPES)
         listed = [{"ID": ct.id, "name": ct.name, "CanCreate": True,
                    "startingProcesses": [{"ID": p, "name": p, "requiresFieldsToCreate": False}

@@ -7,14 +7,14 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
-from casegate.access.privileges import GET_CASES, grants
+from casegate.access.privileges import GET_CASES
 from casegate.cases import idempotency, remote, service
 from casegate.cases.schemas import CreateCase
 from casegate.storage.db import transaction
 from casegate.storage.models import CaseType
 from casegate.web import openapi
 from casegate.web.cases_v1 import IdempotencyKey, reply_response
-from casegate.web.deps import CasesPrincipal, CurrentRuntime
+from casegate.web.deps import CasesPrincipal, CurrentRuntime, grants_of
 
 router = APIRouter(prefix="/prweb/api/application/v2", tags=["DX API v2"])
 
@@ -25,7 +25,7 @@ def create_case(body: CreateCase, principal: CasesPrincipal, rt: CurrentRuntime,
                 idempotency_key: IdempotencyKey = None) -> Response:
     key = idempotency.check_key(idempotency_key)
     with transaction(rt.factory) as session:
-        reply = remote.create(rt.remote, session, principal, grants(session, principal.group),
+        reply = remote.create(rt.remote, session, principal, grants_of(session, principal),
                               body, remote.V2, idempotency_key)
     if reply is not None:
         return reply_response(reply, 201)
@@ -44,7 +44,7 @@ def create_case(body: CreateCase, principal: CasesPrincipal, rt: CurrentRuntime,
 @router.get("/cases/{case_id}", summary="Get a case (pxGetCases)", responses=openapi.GET_CASE_V2)
 def get_case(case_id: str, principal: CasesPrincipal, rt: CurrentRuntime) -> Response:
     with rt.factory() as session:
-        access = grants(session, principal.group)
+        access = grants_of(session, principal)
         reply = remote.read(rt.remote, session, principal, access, case_id, remote.V2)
         if reply is not None:
             return reply_response(reply)

@@ -14,7 +14,9 @@ from fastapi.security import OAuth2, SecurityScopes
 from starlette.concurrency import run_in_threadpool
 
 from casegate.access.groups import ADMIN_SCOPE
+from casegate.access.privileges import Grants, grants
 from casegate.oauth import auth_header, bearer, metadata
+from casegate.storage.db import Reads
 from casegate.web.api_errors import ApiError
 from casegate.web.runtime import Runtime
 
@@ -90,6 +92,12 @@ oauth2 = OAuth2(
                 ADMIN_SCOPE: "the deny list (an administrator's operator)"})),
     scheme_name="OAuth2ClientCredentials", auto_error=False,
     description="Client credentials of a client registration; the token acts as its operator.")
+
+
+def grants_of(source: Reads, principal: bearer.Principal) -> Grants:
+    """The roles of the principal's access group, kept per process for the access version
+    its live check read (storage/versions.py)."""
+    return grants(source, principal.group, principal.access_version)
 
 
 def principal(security_scopes: SecurityScopes,

@@ -24,12 +24,12 @@ import json
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Scope
 
-from casegate.access.privileges import grants
 from casegate.cases import service
 from casegate.cases.schemas import CreateCase
 from casegate.oauth import auth_header, bearer
 from casegate.storage.db import Reads
 from casegate.storage.group_commit import GroupCommit
+from casegate.web.deps import grants_of
 from casegate.web.fast_path import Answer, FastPath
 from casegate.web.runtime import Runtime
 
@@ -87,9 +87,7 @@ class FastCreateCase(FastPath):
         model = CreateCase.model_validate(json.loads(body))
         if model.parentCaseID is not None:  # read through the full route's session
             raise Declined("a parent case")
-        return service.check_create(source, principal,
-                                    grants(source, principal.group, principal.access_version),
-                                    model)
+        return service.check_create(source, principal, grants_of(source, principal), model)
 
     def _pooled(self, token: str, body: bytes) -> service.NewCase:
         with self.runtime.engine.connect() as conn:
