@@ -47,7 +47,7 @@ class Coalesced:
 
     def __init__(self, transport: asyncio.Transport, cycle: RequestResponseCycle) -> None:
         self.transport = transport
-        self.cycle = cycle
+        self.cycle: RequestResponseCycle | None = cycle
         self.held: bytes | None = None
         self.headed = False
         self.on_response = cycle.on_response
@@ -62,8 +62,8 @@ class Coalesced:
                 self.transport.write(held + data)
                 return
             self.transport.write(held)
-        elif not self.headed and self.cycle.response_started:  # the head: the cycle writes
-            self.headed = True  # it right after marking the response started
+        elif not self.headed and self.cycle and self.cycle.response_started:  # the head: the
+            self.headed = True  # cycle writes it right after marking the response started
             self.held = data
             return
         self.transport.write(data)
@@ -76,6 +76,9 @@ class Coalesced:
     def completed(self) -> None:
         self.flush()
         self.on_response()
+        # the cycle and this refer to each other: undone here, both go when the response
+        # does, not at the collector's next pass (about ten objects a request it walked)
+        self.cycle = None
 
     def close(self) -> None:
         self.flush()
