@@ -1,8 +1,10 @@
-"""`casegate serve`: uvicorn processes, each on its own SO_REUSEPORT socket, reading requests
-through web/slow_clients.py (header, body and idle timeouts, a connection cap).
+"""`casegate serve`: uvicorn processes reading requests through web/slow_clients.py (header,
+body and idle timeouts, a connection cap).
 
-`uvicorn --workers N` shares one listening socket, and a burst of keep-alive connections
-may all land on one worker; one socket per process lets the kernel spread connections.
+With --workers N they share one listening socket and take turns by their count of open
+connections (web/balance.py): `uvicorn --workers N` lets a burst of keep-alive connections
+all land on one worker, and a socket per worker (SO_REUSEPORT) spreads them by a hash,
+unevenly.
 """
 
 from __future__ import annotations
@@ -23,21 +25,19 @@ from casegate import logs, metrics
 from casegate.errors import CasegateError
 from casegate.settings import Settings
 from casegate.web import slow_clients, tls
+from casegate.web.balance import Acceptor, Balance
 
 
-def bind(host: str, port: int, reuse_port: bool, listen: bool = True) -> socket.socket:
+def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
         raise CasegateError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    if listen:
-        sock.listen(2048)
+    sock.listen(2048)
     sock.set_inheritable(True)
     return sock
 
@@ -65,7 +65,8 @@ def prepare_tls(settings: Settings, say: Callable[[str], None]) -> Settings:
     return settings.model_copy(update={"cert_file": cert.cert_file, "key_file": cert.key_file})
 
 
-def run_process(settings: Settings, sock: socket.socket | None = None) -> None:
+def run_process(settings: Settings, sock: socket.socket | None = None,
+                balance: Balance | None = None) -> None:
     from casegate.app import create_app
 
     kwargs: dict[str, Any] = {}
@@ -82,18 +83,30 @@ def run_process(settings: Settings, sock: socket.socket | None = None) -> None:
     limits = slow_clients.Limits(settings.header_timeout, settings.body_timeout,
                                  settings.idle_timeout, settings.max_connections)
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
-                            http=slow_clients.protocol(limits), access_log=False,
+                            http=slow_clients.protocol(limits, balance), access_log=False,
                             log_config=None, server_header=False, proxy_headers=False,
                             **kwargs)
-    server = Server(config)
+    server = Server(config, balance)
     if sock is None:
-        sock = bind(settings.host, settings.port, reuse_port=False)
+        sock = bind(settings.host, settings.port)
     server.run(sockets=[sock])
 
 
 class Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, balance: Balance | None = None) -> None:
+        super().__init__(config)
+        self.balance = balance
+
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
+        if self.balance is None or not sockets:
+            await super().startup(sockets)
+        else:  # uvicorn's start-up with no socket of its own, then the shared one's Acceptor
+            await super().startup([])
+            config, state = self.config, self.server_state
+            self.servers.append(Acceptor(  # type: ignore[arg-type]
+                sockets[0], lambda: config.http_protocol_class(  # type: ignore[call-arg]
+                    config=config, server_state=state, app_state=self.lifespan.state),
+                config.ssl, self.balance))
         # what start-up made (modules, the app, its caches: ~150,000 objects) lives as long as
         # the process: kept out of the collector's full passes, each of which walked all of
         # it (100 - 300 ms, measured) every few seconds under load, stalling every request
@@ -102,8 +115,8 @@ class Server(uvicorn.Server):
         gc.freeze()
 
 
-def _worker(settings: Settings) -> None:
-    run_process(settings, bind(settings.host, settings.port, reuse_port=True))
+def _worker(settings: Settings, sock: socket.socket, counts: Any, index: int) -> None:
+    run_process(settings, sock, Balance(counts, index))
 
 
 def serve(settings: Settings, say: Callable[[str], None]) -> None:
@@ -116,17 +129,20 @@ def serve(settings: Settings, say: Callable[[str], None]) -> None:
     if settings.workers == 1:
         run_process(settings)
         return
-    # bind (without listening) first, so a busy port fails loudly before any worker starts
-    probe = bind(settings.host, settings.port, reuse_port=True, listen=False)
+    sock = bind(settings.host, settings.port)  # a busy port fails here
     context = multiprocessing.get_context("spawn")
+    counts = context.Array("i", [-1] * settings.workers, lock=False)  # Balance's
 
-    def start() -> BaseProcess:
-        worker = context.Process(target=_worker, args=(settings,), daemon=False)
+    def start(index: int) -> BaseProcess:
+        worker = context.Process(target=_worker, args=(settings, sock, counts, index),
+                                 daemon=False)
         worker.start()
         return worker
 
-    workers = Supervisor(start, settings.workers, say)
-    probe.close()
+    def gone(index: int) -> None:  # the others take every new connection meanwhile
+        counts[index] = -1
+
+    workers = Supervisor(start, settings.workers, say, gone)
     signal.signal(signal.SIGTERM, workers.stop)
     signal.signal(signal.SIGINT, workers.stop)
     sys.exit(workers.run())
@@ -138,12 +154,14 @@ class Supervisor:
 
     FIRST_DELAY, MAX_DELAY, STABLE = 0.5, 30.0, 60.0
 
-    def __init__(self, start: Callable[[], BaseProcess], count: int,
-                 say: Callable[[str], None]) -> None:
+    def __init__(self, start: Callable[[int], BaseProcess], count: int,
+                 say: Callable[[str], None], gone: Callable[[int], None] = lambda _: None
+                 ) -> None:
         self._start = start
         self._say = say
+        self._gone = gone
         now = time.monotonic()
-        self.workers = [start() for _ in range(count)]
+        self.workers = [start(index) for index in range(count)]
         self._born = [now] * count
         self._delay = [self.FIRST_DELAY / 2] * count
         self._due: list[float | None] = [None] * count
@@ -180,8 +198,9 @@ class Supervisor:
             self._due[index] = now + delay
             assert worker.pid is not None
             metrics.process_dead(worker.pid)
+            self._gone(index)
             self._say(f"casegate: worker {worker.pid} exited ({worker.exitcode}); "
                       f"starting another in {delay:g} s")
         elif now >= due:
-            self.workers[index] = self._start()
+            self.workers[index] = self._start(index)
             self._born[index], self._due[index] = now, None
