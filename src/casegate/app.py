@@ -150,24 +150,38 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
+        if isinstance(exc, deps.BearerRefused) and not request.url.path.startswith(API_PREFIX):
+            return exc.oauth_response()  # userinfo: RFC 6750's JSON, not Pega's envelope
         return api_error_response(exc)
 
     async def domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, CasegateError)
         return domain_error_response(exc)
 
+    async def refused_first(request: Request) -> Response | None:
+        """The bearer token and its scope before the body (web/deps.py): for a request
+        FastAPI refused before the route's dependencies ran."""
+        try:
+            await deps.authorize_first(request)
+        except ApiError as refused:
+            return api_error_response(refused)
+        return None
+
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         if request.url.path.startswith(API_PREFIX):
-            try:  # authentication before the body (web/deps.py)
-                await deps.authenticate_first(request)
-            except ApiError as refused:
-                return api_error_response(refused)
+            refused = await refused_first(request)
+            if refused is not None:
+                return refused
         return envelope(400, describe(exc))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if request.url.path.startswith(API_PREFIX):
+            if exc.status_code == 400:  # a body FastAPI could not decode (not UTF-8)
+                refused = await refused_first(request)
+                if refused is not None:
+                    return refused
             return envelope(exc.status_code, str(exc.detail), dict(exc.headers or {}))
         return JSONResponse({"error": "not_found" if exc.status_code == 404 else "invalid_request",
                              "error_description": str(exc.detail)},

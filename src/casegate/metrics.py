@@ -11,6 +11,7 @@ prometheus_client.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -51,15 +52,30 @@ def multiprocess_dir(home: Path, port: int) -> Path:
     return base / f"casegate-metrics-{tag}-port-{port}"
 
 
-def prepare_multiprocess_dir(path: Path) -> None:
+def prepare_multiprocess_dir(path: Path) -> Path:
     """For `serve`, before its workers start: an empty folder all of them write to."""
     chosen = Path(os.environ.get(MULTIPROC_ENV) or path)
     chosen.mkdir(parents=True, mode=0o700, exist_ok=True)
     if chosen.is_symlink() or chosen.stat().st_uid != os.getuid():
         raise RuntimeError(f"{chosen} belongs to another user: set {MULTIPROC_ENV}")
-    for stale in chosen.glob("*.db"):  # a previous run's counts (only prometheus_client's files)
-        stale.unlink()
+    _remove_counts(chosen)  # a previous run's, left by a kill -9
     os.environ[MULTIPROC_ENV] = str(chosen)
+    return chosen
+
+
+def release_multiprocess_dir(chosen: Path, made_for: Path) -> None:
+    """For `serve`, once its workers are gone: their counts go, and the folder too when it is
+    casegate's own (memory in /dev/shm; a server per test or per port would otherwise leave
+    one behind at each stop)."""
+    _remove_counts(chosen)
+    if chosen == made_for:
+        with contextlib.suppress(OSError):  # not empty: a file that is not casegate's
+            chosen.rmdir()
+
+
+def _remove_counts(folder: Path) -> None:
+    for counts in folder.glob("*.db"):  # only prometheus_client's files
+        counts.unlink(missing_ok=True)
 
 
 def process_dead(pid: int) -> None:

@@ -1,13 +1,17 @@
 """A busy port or a database that cannot be used is one clear line, never a traceback."""
 
 import os
+import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from casegate import metrics
 from casegate.settings import Settings
-from fixtures.served import cli, free_port
+from fixtures.served import Served, cli, free_port
 
 
 def user_env(**casegate: str) -> dict[str, str]:
@@ -48,3 +52,33 @@ def test_a_database_url_that_is_no_url_says_what_one_looks_like(tmp_path: Path) 
                  check=False)
     assert result.returncode != 0
     assert_one_clean_line(result.stderr, "CASEGATE_DATABASE_URL", "postgresql+psycopg://")
+
+
+
+def test_a_second_server_of_several_processes_on_a_port_in_use_says_so(
+        tmp_path: Path) -> None:
+    """The kernel lets SO_REUSEPORT sockets of one user share a port: without a check, a
+    second `serve --workers 2` (of this home or another) would take half the connections
+    of the first, and empty the counts of the first's scrapes."""
+    first = Served(tmp_path / "first", f"sqlite:///{tmp_path / 'first.db'}", workers=2)
+    first.start()
+    try:
+        counts = metrics.multiprocess_dir(first.home, first.port)
+        before = sorted(counts.glob("*.db"))
+        second = subprocess.Popen(
+            [sys.executable, "-m", "casegate", "serve", "--port", str(first.port),
+             "--workers", "2"], env=first.env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            _, stderr = second.communicate(timeout=60)
+        except subprocess.TimeoutExpired:  # it serves beside the first: the failure shown
+            os.killpg(second.pid, signal.SIGTERM)
+            second.communicate(timeout=15)
+            raise AssertionError("a second server started on the first's port") from None
+        assert second.returncode != 0
+        assert_one_clean_line(stderr, f"cannot listen on 127.0.0.1:{first.port}", "in use")
+        assert before and all(kept.exists() for kept in before)  # the first's counts
+        with first.client() as http:
+            assert http.get("/healthz").status_code == 200
+    finally:
+        first.stop()

@@ -149,6 +149,9 @@ def run(http: httpx.Client, base: str, cast: Cast) -> list[tuple[str, Any]]:
     record("userinfo without openid", http.get(USERINFO_PATH,
                                                headers={"Authorization": f"Bearer {api}"}))
     record("userinfo no token", http.get(USERINFO_PATH))
+    record("userinfo without openid, not a form", http.post(
+        USERINFO_PATH, content=b"{", headers={"Authorization": f"Bearer {api}",
+                                              "Content-Type": "application/json"}))
     first = granted.get("refresh_token", "")
     refreshed = record("refresh", app.token(http, grant_type="refresh_token",
                                             refresh_token=first)).json()
@@ -216,6 +219,21 @@ def run(http: httpx.Client, base: str, cast: Cast) -> list[tuple[str, Any]]:
                                                            headers=not_json))
     record("v1 create malformed body, bad token", http.post(
         CASES_PATH, content=b"{not json", headers=bearer("abc.def.ghi") | not_json))
+    record("v1 create malformed body, missing scope", http.post(
+        CASES_PATH, content=b"{not json", headers=bearer(only_types) | not_json))
+    plain = {"Content-Type": "text/plain"}
+    record("v1 create not JSON", http.post(CASES_PATH, content=b"hello",
+                                           headers=bearer(api) | plain))
+    record("v1 create not JSON, no token", http.post(CASES_PATH, content=b"hello",
+                                                     headers=plain))
+    record("v1 create not JSON, missing scope", http.post(
+        CASES_PATH, content=b"hello", headers=bearer(only_types) | plain))
+    for who, headers in (("", bearer(api)), (", no token", {}),
+                         (", missing scope", bearer(only_types))):
+        record(f"v1 create not UTF-8{who}", http.post(
+            CASES_PATH, content=b'{"caseTypeID": "\xff"}', headers=headers | not_json))
+    record("v1 create extra field, missing scope", http.post(
+        CASES_PATH, json=SEED_BODY | {"surprise": 1}, headers=bearer(only_types)))
     record("v1 create extra field", http.post(CASES_PATH, json=SEED_BODY | {"surprise": 1},
                                               headers=bearer(api)))
     record("v1 create extra field, no token", http.post(CASES_PATH,
@@ -233,6 +251,13 @@ def run(http: httpx.Client, base: str, cast: Cast) -> list[tuple[str, Any]]:
                                              headers=bearer(api)))
     record("v1 update", http.put(f"{CASES_PATH}/{case_id}", json=update,
                                  headers=bearer(api) | {"If-Match": '"1"'}))
+    for who, headers in (("", bearer(api)), (", no token", {}),
+                         (", missing scope", bearer(only_types))):
+        record(f"v1 update malformed body{who}", http.put(
+            f"{CASES_PATH}/{case_id}", content=b"{", headers=headers | not_json
+            | {"If-Match": '"2"'}))
+    record("v1 list bad page, missing scope", http.get(CASES_PATH + "?page=0",
+                                                       headers=bearer(only_types)))
     record("v1 update stale", http.put(f"{CASES_PATH}/{case_id}", json=update,
                                        headers=bearer(api) | {"If-Match": '"1"'}))
     record("v1 update missing privilege", http.put(
@@ -244,6 +269,10 @@ def run(http: httpx.Client, base: str, cast: Cast) -> list[tuple[str, Any]]:
     record("v2 create no token", http.post(V2_CASES, json=SEED_BODY))
     record("v2 create malformed body, no token", http.post(V2_CASES, content=b"{",
                                                            headers=not_json))
+    record("v2 create malformed body", http.post(V2_CASES, content=b"{",
+                                                 headers=bearer(api) | not_json))
+    record("v2 create malformed body, missing scope", http.post(
+        V2_CASES, content=b"{", headers=bearer(only_types) | not_json))
     record("v2 create missing scope", http.post(V2_CASES, json=SEED_BODY,
                                                 headers=bearer(only_types)))
     record("v2 get", http.get(f"{V2_CASES}/{v2_id}", headers=bearer(api)))
@@ -316,6 +345,10 @@ def run(http: httpx.Client, base: str, cast: Cast) -> list[tuple[str, Any]]:
                                      headers=bearer(admin)))
     record("denylist add malformed, no token", http.post(DENYLIST, content=b"{",
                                                          headers=not_json))
+    record("denylist add malformed, missing scope", http.post(
+        DENYLIST, content=b"{", headers=bearer(api) | not_json))
+    record("denylist add malformed", http.post(DENYLIST, content=b"{",
+                                               headers=bearer(admin) | not_json))
     record("denied token at the API", http.post(CASES_PATH, json=SEED_BODY,
                                                 headers=bearer(suspicious)))
     record("denied token introspected", introspect({"token": suspicious}))

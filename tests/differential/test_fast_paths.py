@@ -178,16 +178,31 @@ def test_with_and_without_fast_paths_casegate_answers_and_audits_the_same(pair: 
                  "private_key_jwt replayed", "v1 create no token", "v1 create bad token",
                  "v1 create malformed body, no token", "v1 create malformed body, bad token",
                  "v1 create extra field, no token", "v2 create malformed body, no token",
+                 "v1 create not JSON, no token", "v1 create not UTF-8, no token",
+                 "v1 update malformed body, no token",
+                 "denylist add malformed, no token",
                  "revoked token at the API", "denied token at the API",
                  "introspect wrong secret", "introspect unknown client",
                  "introspect disabled client", "introspect public client",
                  "introspect no credentials"):
         assert statuses[name] == 401, (name, dict(fast)[name])
     for name in ("v1 create missing scope", "v1 create missing privilege",
-                 "denylist not an administrator"):
+                 "denylist not an administrator", "userinfo without openid",
+                 "userinfo without openid, not a form"):
         assert statuses[name] == 403, (name, dict(fast)[name])
+    # the token's scope before the body (RFC 6750 §3.1 insufficient_scope), on every route
+    for name in ("v1 create malformed body, missing scope", "v1 create not JSON, missing scope",
+                 "v1 create not UTF-8, missing scope",
+                 "v1 create extra field, missing scope", "v1 update malformed body, missing scope",
+                 "v1 list bad page, missing scope", "v2 create malformed body, missing scope",
+                 "denylist add malformed, missing scope"):
+        assert statuses[name] == 403, (name, dict(fast)[name])
+        assert 'error="insufficient_scope"' in dict(dict(fast)[name]["headers"])[
+            "www-authenticate"], name
     for name in ("cc unknown scope", "refresh reused", "code reused",
                  "v1 create two Authorization headers", "v1 create malformed body",
+                 "v1 create not JSON", "v1 create not UTF-8", "v1 update malformed body", "v2 create malformed body",
+                 "denylist add malformed",
                  "introspect no token", "introspect empty token", "introspect not a form",
                  "introspect repeated field", "introspect token in the URL",
                  "introspect two Authorization headers"):

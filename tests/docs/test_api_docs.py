@@ -4,12 +4,20 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+# each bearer route, and the scope its token needs (README: "Scopes")
 CASE_PATHS = {
-    ("post", "/prweb/api/v1/cases"), ("get", "/prweb/api/v1/cases"),
-    ("get", "/prweb/api/v1/cases/{case_id}"), ("put", "/prweb/api/v1/cases/{case_id}"),
-    ("get", "/prweb/api/v1/casetypes"),
-    ("post", "/prweb/api/application/v2/cases"),
-    ("get", "/prweb/api/application/v2/cases/{case_id}"),
+    ("post", "/prweb/api/v1/cases"): "cases", ("get", "/prweb/api/v1/cases"): "cases",
+    ("get", "/prweb/api/v1/cases/{case_id}"): "cases",
+    ("put", "/prweb/api/v1/cases/{case_id}"): "cases",
+    ("get", "/prweb/api/v1/casetypes"): "casetypes",
+    ("post", "/prweb/api/application/v2/cases"): "cases",
+    ("get", "/prweb/api/application/v2/cases/{case_id}"): "cases",
+}
+BEARER_PATHS = CASE_PATHS | {
+    ("get", "/prweb/api/oauth2/v1/token/denylist"): "casegate:admin",
+    ("post", "/prweb/api/oauth2/v1/token/denylist"): "casegate:admin",
+    ("get", "/prweb/PRRestService/oauth2/v1/userinfo"): "openid",
+    ("post", "/prweb/PRRestService/oauth2/v1/userinfo"): "openid",
 }
 
 
@@ -18,7 +26,7 @@ def operations(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
             for method, op in item.items()}
 
 
-def test_every_case_endpoint_requires_oauth2_client_credentials(
+def test_every_bearer_endpoint_requires_oauth2_with_its_scope(
         http: TestClient, demo: dict[str, Any]) -> None:
     doc = http.get("/openapi.json").json()
     scheme = doc["components"]["securitySchemes"]["OAuth2ClientCredentials"]
@@ -26,9 +34,15 @@ def test_every_case_endpoint_requires_oauth2_client_credentials(
     assert scheme["flows"]["clientCredentials"]["tokenUrl"] == \
         "/prweb/PRRestService/oauth2/v1/token"
     ops = operations(doc)
-    assert CASE_PATHS <= set(ops)
-    for key in CASE_PATHS:
-        assert ops[key]["security"] == [{"OAuth2ClientCredentials": []}], key
+    assert set(CASE_PATHS) <= set(ops)
+    # every bearer route names the scope its token needs (OpenAPI's security requirement)
+    for key, scope in BEARER_PATHS.items():
+        assert ops[key]["security"] == [{"OAuth2ClientCredentials": [scope]}], key
+    # and no route of the API (one added later too) takes a token without naming a scope
+    for (method, path), op in ops.items():
+        if path.startswith("/prweb/api/"):
+            [requirement] = op["security"]
+            assert len(requirement["OAuth2ClientCredentials"]) == 1, (method, path)
 
 
 def test_oauth_endpoints_are_documented_with_form_bodies_and_basic_auth(

@@ -119,3 +119,17 @@ def test_a_configured_token_is_required_from_everyone(settings: Settings) -> Non
     with TestClient(app, base_url="https://127.0.0.1:8443", client=("203.0.113.9", 4000)) as far:
         shown = far.get("/metrics", headers=bearer("scrape-me-1234"))
         assert shown.status_code == 200 and "casegate_http_requests_total" in shown.text
+
+
+def test_a_stopped_server_leaves_no_counts_behind(tmp_path: Path) -> None:
+    """The counts are memory (/dev/shm): one folder per home and port, removed at the stop
+    (a kill -9 leaves it to the next start on that port, which empties it)."""
+    served = Served(tmp_path / "home", f"sqlite:///{tmp_path / 'casegate.db'}", workers=2)
+    served.start()
+    counts = metrics.multiprocess_dir(served.home, served.port)
+    with served.client() as http:
+        assert http.get("/healthz").status_code == 200
+    assert list(counts.glob("*.db"))
+    served.stop()
+    assert served.process is not None and served.process.returncode == 0
+    assert not counts.exists()

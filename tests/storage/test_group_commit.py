@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 
 from casegate.storage.db import make_engine
-from casegate.storage.group_commit import GroupCommit, sqlite_lock_path
+from casegate.storage.group_commit import GroupCommit, OneStatement, sqlite_lock_path
 
 ROWS = Table("group_commit_rows", MetaData(), Column("id", Integer, primary_key=True),
              Column("who", String(32)))
@@ -76,6 +76,37 @@ def test_a_failing_write_fails_alone(engine: Engine) -> None:
     assert [f.result() for k, f in enumerate(futures) if k != 4] == [
         i * 10 for i in range(1, 10) if i != 5]
     assert written(engine) == {**{i: "b" for i in range(1, 10)}, 5: "earlier"}
+
+
+def test_a_one_statement_write_is_called_per_key_and_a_failing_item_fails_alone(
+        engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(ROWS), {"id": 5, "who": "earlier"})
+    calls: list[list[int]] = []
+
+    def rows(conn: Connection, items: Sequence[tuple[int, str]]) -> list[int]:
+        calls.append([i for i, _ in items])
+        return write_rows(conn, items)  # one INSERT of every row (one statement)
+
+    by_who = OneStatement(rows, key=lambda item: item[1])
+    writer = GroupCommit(engine)
+    go = threading.Event()
+    first = writer.submit(lambda conn, items: go.wait(30) and list(items), 0)
+    futures = [writer.submit(by_who, (i, "odd" if i % 2 else "even")) for i in range(1, 10)]
+    go.set()
+    assert first.result(timeout=30) == 0
+    wait(futures, timeout=30)
+    # 5 (odd) is a duplicate: its call failed, and each odd item was written again alone;
+    # the even ones were one call of their own, which the failure did not undo
+    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+        futures[4].result()
+    assert [f.result() for k, f in enumerate(futures) if k != 4] == [
+        i * 10 for i in range(1, 10) if i != 5]
+    assert written(engine) == {**{i: "odd" if i % 2 else "even" for i in range(1, 10)},
+                               5: "earlier"}
+    if engine.dialect.name == "postgresql":  # per key, then the odd ones alone
+        assert sorted(calls) == sorted([[1, 3, 5, 7, 9], [2, 4, 6, 8], [1], [3], [5], [7],
+                                        [9]])
 
 
 def no_busy_handler(conn: Any, _record: Any) -> None:

@@ -1,6 +1,6 @@
-"""Many rows at once on PostgreSQL (storage/pg_copy.py): insert_rows writes the rows of
-several tables by one statement, in order, in the caller's transaction, with the columns'
-own checks; scalar_one answers as SQLAlchemy's would."""
+"""Many rows at once on PostgreSQL (storage/pg_copy.py): one statement of arrays typed as
+their columns (array_params) writes the rows of several tables, in order, in the caller's
+transaction, with the columns' own checks; execute answers the statement's rows."""
 
 from collections.abc import Iterator
 
@@ -16,14 +16,12 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    bindparam,
     exc,
     select,
-    update,
 )
 
 from casegate.storage.db import make_engine
-from casegate.storage.pg_copy import insert_rows, scalar_one
+from casegate.storage.pg_copy import array_params, execute, json_values
 from fixtures.postgres import PostgresServer
 
 METADATA = MetaData()
@@ -32,8 +30,7 @@ PARENTS = Table("bulk_parents", METADATA, Column("id", String(8), primary_key=Tr
 CHILDREN = Table("bulk_children", METADATA, Column("n", Integer, primary_key=True,
                                                    autoincrement=True),
                  Column("parent", ForeignKey("bulk_parents.id")), Column("at", Float))
-BUMP = (update(PARENTS).where(PARENTS.c.id == bindparam("id"))
-        .values(counter=PARENTS.c.counter + bindparam("by")).returning(PARENTS.c.counter))
+BUMP = "UPDATE bulk_parents SET counter = counter + %(by)s WHERE id = %(id)s RETURNING counter"
 
 
 @pytest.fixture
@@ -46,9 +43,17 @@ def engine(postgres: PostgresServer) -> Iterator[Engine]:
 
 
 def both(conn: Connection, ids: list[str]) -> None:
-    insert_rows(conn, (PARENTS, ("id", "body", "counter"),
-                       [(i, {"i": i, "list": [1, None]}, 0) for i in ids]),
-                (CHILDREN, ("parent", "at"), [(i, 0.5 + k) for k, i in enumerate(ids)]))
+    parents = array_params(conn.dialect, [("id", PARENTS, "id"), ("body", PARENTS, "body"),
+                                          ("counter", PARENTS, "counter")])
+    children = array_params(conn.dialect, [("parent", CHILDREN, "parent"),
+                                           ("at", CHILDREN, "at")])
+    text = (f"WITH p AS (INSERT INTO bulk_parents (id, body, counter) SELECT * FROM "
+            f"unnest({parents})) INSERT INTO bulk_children (parent, at) SELECT * FROM "
+            f"unnest({children})")
+    assert execute(conn, text, {
+        "id": ids, "body": json_values([{"i": i, "list": [1, None]} for i in ids]),
+        "counter": [0] * len(ids), "parent": ids,
+        "at": [0.5 + k for k in range(len(ids))]}) == []
 
 
 def test_rows_of_two_tables_go_in_order_and_commit_with_the_caller(engine: Engine) -> None:
@@ -77,12 +82,11 @@ def test_the_columns_own_checks_hold(engine: Engine, ids: list[str]) -> None:
         both(conn, ids)
 
 
-def test_scalar_one_answers_the_row_or_refuses_none(engine: Engine) -> None:
+def test_execute_answers_the_statements_rows(engine: Engine) -> None:
     with engine.begin() as conn:
         both(conn, ["p"])
     with engine.connect() as conn:
-        assert scalar_one(conn, BUMP, {"id": "p", "by": 3}) == 3
-        assert scalar_one(conn, BUMP, {"id": "p", "by": 2}) == 5
+        assert execute(conn, BUMP, {"id": "p", "by": 3}) == [(3,)]
+        assert execute(conn, BUMP, {"id": "p", "by": 2}) == [(5,)]
         conn.commit()
-        with pytest.raises(exc.NoResultFound):
-            scalar_one(conn, BUMP, {"id": "missing", "by": 1})
+        assert execute(conn, BUMP, {"id": "missing", "by": 1}) == []

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from casegate.errors import Forbidden
 from casegate.storage.db import Reads, read_rows
 from casegate.storage.models import AccessGroup, Operator, Role
+from casegate.storage.versions import Kept
 
 CREATE_CASE = "pxCreateCase"
 GET_CASES = "pxGetCases"
@@ -56,9 +57,19 @@ ROLE = select(Role.privileges, Role.case_types, Role.read_all).where(
     Role.name == bindparam("name"))
 
 
-def grants(source: Reads, group: AccessGroup) -> Grants:
-    return Grants(tuple(RoleGrant(*row) for name in group.roles
-                        for row in read_rows(source, ROLE, {"name": name})))
+# each process's roles by name, for one access version (storage/versions.py): a change of a
+# role is seen at the next request of every process
+_ROLES: Kept[str, tuple[RoleGrant, ...]] = Kept()
+
+
+def grants(source: Reads, group: AccessGroup, access_version: int | None = None) -> Grants:
+    """The group's roles (its list of roles is read with each request's live check);
+    `access_version`: the one that check read, or None to read every role now."""
+    def role(name: str) -> tuple[RoleGrant, ...]:
+        return _ROLES.get(access_version, name, lambda: tuple(
+            RoleGrant(*row) for row in read_rows(source, ROLE, {"name": name})))
+
+    return Grants(tuple(grant for name in group.roles for grant in role(name)))
 
 
 def is_administrator(session: Session, operator: Operator) -> bool:

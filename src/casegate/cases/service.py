@@ -7,11 +7,13 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Dialect,
     Table,
     and_,
     bindparam,
@@ -37,8 +39,10 @@ from casegate.cases.schemas import CreateCase, UpdateCase
 from casegate.errors import Forbidden, Invalid, NotFound, Stale, VersionRequired
 from casegate.oauth.bearer import Principal
 from casegate.storage.db import Reads, read_rows
+from casegate.storage.group_commit import OneStatement
 from casegate.storage.models import AuditEvent, Case, CaseType
-from casegate.storage.pg_copy import insert_rows, scalar_one
+from casegate.storage.pg_copy import array_params, execute, json_values
+from casegate.storage.versions import Kept
 
 OBJ_CLASS = "Pega-API-CaseManagement-Case"
 CASE_TABLE = cast(Table, Case.__table__)
@@ -98,10 +102,10 @@ def check_create(source: Reads, principal: Principal, grants: Grants, body: Crea
                  ) -> NewCase:
     """Every check of a creation, reading only (plain rows, no ORM entities; a parent case
     is read through the request's session)."""
-    found = read_rows(source, CASE_TYPE, {"id": body.caseTypeID})
-    if not found:
+    case_type = _CASE_TYPES.get(principal.access_version, body.caseTypeID,
+                                lambda: _case_type(source, body.caseTypeID))
+    if case_type is None:
         raise Invalid("caseTypeID", f"unknown case type {body.caseTypeID[:200]}")
-    case_type = CaseTypeRow._make(found[0])
     if case_type.remote_system is not None:  # cases/remote.py forwards these first
         raise Invalid("caseTypeID", f"{case_type.id} lives on remote system "
                                     f"{case_type.remote_system}")
@@ -120,37 +124,124 @@ def check_create(source: Reads, principal: Principal, grants: Grants, body: Crea
                    audit.row("case.created", actor=operator, client_id=principal.client_id))
 
 
+def id_heads(class_group: str, prefix: str) -> tuple[str, str]:
+    """A case's ID and business ID but for its number, which follows each: "CLASS-GROUP
+    PREFIX-" and "PREFIX-"."""
+    return f"{class_group.upper()} {prefix}-", f"{prefix}-"
+
+
+# each process's case types, for one access version (storage/versions.py; not their
+# next_number, which no trigger follows): a change is seen at the next request
+_CASE_TYPES: Kept[str, CaseTypeRow | None] = Kept()
+
+
+def _case_type(source: Reads, type_id: str) -> CaseTypeRow | None:
+    found = read_rows(source, CASE_TYPE, {"id": type_id})
+    return CaseTypeRow._make(found[0]) if found else None
+
+
 def write_cases(conn: Connection, new: Sequence[NewCase]) -> list[Case]:
     """Number and insert checked cases with their audit events, in order, in the caller's
-    transaction: one UPDATE per case type, one INSERT for the cases, one for the events."""
-    postgresql = conn.dialect.name == "postgresql"
+    transaction. PostgreSQL: one statement per case type (number, cases and events), so that
+    on an autocommit connection the counter's row lock is held for that statement only, no
+    round trip; SQLite: one UPDATE per case type, one INSERT for the cases, one for the
+    events."""
+    if conn.dialect.name == "postgresql":
+        written: dict[int, tuple[str, str]] = {}
+        for type_id in dict.fromkeys(n.case_type for n in new):
+            indexes = [i for i, n in enumerate(new) if n.case_type == type_id]
+            ids = _numbered_insert(conn, [new[i] for i in indexes])
+            written.update(zip(indexes, ids, strict=True))
+        return [_case(n, *written[i]) for i, n in enumerate(new)]
     numbers: dict[str, Iterator[int]] = {}
     for type_id, count in Counter(n.case_type for n in new).items():
-        params = {"type_id": type_id, "count": count}
-        last = scalar_one(conn, NEXT_NUMBERS, params) if postgresql \
-            else conn.execute(NEXT_NUMBERS, params).scalar_one()
+        last = conn.execute(NEXT_NUMBERS, {"type_id": type_id, "count": count}).scalar_one()
         numbers[type_id] = iter(range(last - count, last))
     cases = []
     for n in new:
-        business_id = f"{n.prefix}-{next(numbers[n.case_type])}"
-        cases.append(Case(
-            id=f"{n.class_group.upper()} {business_id}", case_type=n.case_type,
-            business_id=business_id, content=n.content, parent_id=n.parent_id,
-            created_by=n.operator, created_via=n.client_id, updated_by=n.operator,
-            status="New", version=1, created_at=n.at, updated_at=n.at))
-    events = [{**n.audit, "subject": case.id} for n, case in zip(new, cases, strict=True)]
-    if postgresql:  # the cases and their events by one statement
-        insert_rows(conn, (CASE_TABLE, CASE_COLUMNS,
-                           [[getattr(case, column) for column in CASE_COLUMNS] for case in cases]),
-                    (AUDIT_TABLE, audit.COLUMNS,
-                     [[event[column] for column in audit.COLUMNS] for event in events]))
-        return cases
+        number = next(numbers[n.case_type])
+        id_head, business_head = id_heads(n.class_group, n.prefix)
+        cases.append(_case(n, f"{id_head}{number}", f"{business_head}{number}"))
     # Core, every column given: the ORM's unit of work for these rows cost more than the
     # rest of the request
     conn.execute(INSERT_CASE, [{column: getattr(case, column) for column in CASE_COLUMNS}
                                for case in cases])
-    conn.execute(audit.INSERT, events)
+    conn.execute(audit.INSERT, [{**n.audit, "subject": case.id}
+                                for n, case in zip(new, cases, strict=True)])
     return cases
+
+
+# for the group-commit writer: one statement per case type on PostgreSQL, its own transaction
+WRITE_CASES = OneStatement(write_cases, key=lambda n: n.case_type)
+
+
+def _case(n: NewCase, case_id: str, business_id: str) -> Case:
+    return Case(id=case_id, case_type=n.case_type, business_id=business_id,
+                content=n.content, parent_id=n.parent_id, created_by=n.operator,
+                created_via=n.client_id, updated_by=n.operator, status="New", version=1,
+                created_at=n.at, updated_at=n.at)
+
+
+# The cases of one type numbered, inserted with their events (in order), by one statement:
+# the counter's UPDATE … RETURNING gives the first number, each case's is that plus its
+# place in the arrays; the IDs are the heads (id_heads) and the number
+_NUMBERED = """WITH counter AS (
+  UPDATE case_types SET next_number = next_number + %(count)s WHERE id = %(case_type)s
+  RETURNING next_number - %(count)s AS first),
+new AS (
+  SELECT counter.first + r.n - 1 AS number, r.*
+  FROM counter, unnest({arrays}) WITH ORDINALITY AS r({names}, n)),
+cases_in AS (
+  INSERT INTO cases (id, case_type, business_id, status, content, parent_id, created_by,
+                     created_via, updated_by, version, created_at, updated_at)
+  SELECT id_head || number, %(case_type)s, business_head || number, 'New', content,
+         parent_id, created_by, created_via, created_by, 1, created_at, created_at
+  FROM new ORDER BY n),
+events_in AS (
+  INSERT INTO audit_events (at, event, actor, subject, outcome, detail, request_id)
+  SELECT audit_at, audit_event, audit_actor, id_head || number, audit_outcome, audit_detail,
+         audit_request_id
+  FROM new ORDER BY n)
+SELECT id_head || number, business_head || number FROM new ORDER BY n"""
+# (array, its column's table and name): the arrays' element types are their columns'
+_ARRAYS = (("id_head", CASE_TABLE, "id"), ("business_head", CASE_TABLE, "business_id"),
+           ("content", CASE_TABLE, "content"), ("parent_id", CASE_TABLE, "parent_id"),
+           ("created_by", CASE_TABLE, "created_by"),
+           ("created_via", CASE_TABLE, "created_via"), ("created_at", CASE_TABLE, "created_at"),
+           *((f"audit_{name}", AUDIT_TABLE, name) for name in audit.COLUMNS
+             if name != "subject"))
+# every column of both tables is written (a model's Python-side default would not apply)
+assert set(CASE_COLUMNS) == {"id", "case_type", "business_id", "status", "content",
+                             "parent_id", "created_by", "created_via", "updated_by", "version",
+                             "created_at", "updated_at"}
+assert set(audit.COLUMNS) == {"at", "event", "actor", "subject", "outcome", "detail",
+                              "request_id"}
+
+
+@lru_cache(maxsize=2)
+def _numbered_text(dialect: Dialect) -> str:
+    # (constants only: the arrays' names and their columns' types)
+    return _NUMBERED.format(arrays=array_params(dialect, _ARRAYS),
+                            names=", ".join(name for name, _, _ in _ARRAYS))
+
+
+def _numbered_insert(conn: Connection, new: Sequence[NewCase]) -> list[tuple[str, str]]:
+    """The (ID, business ID) of each case of one type, written by one statement."""
+    heads = [id_heads(n.class_group, n.prefix) for n in new]
+    params: dict[str, Any] = {
+        "count": len(new), "case_type": new[0].case_type,
+        "id_head": [h[0] for h in heads], "business_head": [h[1] for h in heads],
+        "content": json_values([n.content for n in new]),
+        "parent_id": [n.parent_id for n in new], "created_by": [n.operator for n in new],
+        "created_via": [n.client_id for n in new], "created_at": [n.at for n in new]}
+    for name in audit.COLUMNS:
+        if name != "subject":
+            values = [n.audit[name] for n in new]
+            params[f"audit_{name}"] = json_values(values) if name == "detail" else values
+    ids = execute(conn, _numbered_text(conn.dialect), params)
+    if len(ids) != len(new):  # the case type is gone: nothing was written
+        raise NotFound("case type", new[0].case_type)
+    return [(case_id, business_id) for case_id, business_id in ids]
 
 
 def create(session: Session, principal: Principal, grants: Grants, body: CreateCase) -> Case:

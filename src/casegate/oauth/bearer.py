@@ -23,6 +23,7 @@ from casegate.storage.models import (
     RevokedToken,
     TokenProfile,
 )
+from casegate.storage.versions import ACCESS_VERSION
 
 MAX_TOKEN_LENGTH = 4096
 MAX_LEEWAY = 600  # settings.clock_skew is at most this
@@ -30,6 +31,14 @@ MAX_LEEWAY = 600  # settings.clock_skew is at most this
 
 class InvalidToken(Exception):
     """Any reason a token is refused; the reason goes to logs, never to the caller."""
+
+
+class InsufficientScope(Exception):
+    """A valid token without the scope the call needs (RFC 6750 §3.1 insufficient_scope)."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"the access token lacks the scope {scope}")
+        self.scope = scope
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,9 @@ class Principal:
     client_id: str
     scope: frozenset[str]
     claims: dict[str, Any]
+    # the roles' and case types' version read with the live check (storage/versions.py);
+    # None: not read, nothing kept
+    access_version: int | None = None
 
 
 class VerifiedTokens:
@@ -160,7 +172,7 @@ LIVE_COLUMNS: list[Any] = [
     select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists(),
     select(TokenProfile.name).where(TokenProfile.issuer == bindparam("client_id"),
                                     TokenProfile.allow_without_client).exists(),
-    *OPERATOR_COLUMNS, *(c.label(f"group_{c.key}") for c in GROUP_COLUMNS)]
+    *OPERATOR_COLUMNS, *(c.label(f"group_{c.key}") for c in GROUP_COLUMNS), ACCESS_VERSION]
 LIVE_QUERY = (
     select(*LIVE_COLUMNS)
     .select_from(Operator)
@@ -176,10 +188,11 @@ OperatorRecord = namedtuple("OperatorRecord", OPERATOR_NAMES)  # type: ignore[mi
 GroupRecord = namedtuple("GroupRecord", GROUP_NAMES)  # type: ignore[misc]
 
 
-def check_live(source: Source, claims: dict[str, Any]) -> tuple[Operator, AccessGroup]:
-    """The shared state every process sees: deny list and "not before" marks. One query,
-    read now (never remembered), through the request's session or connection or a plain
-    reader (storage/reader.py)."""
+def check_live(source: Source, claims: dict[str, Any]
+               ) -> tuple[Operator, AccessGroup, int | None]:
+    """The shared state every process sees: deny list and "not before" marks, and the
+    access version (storage/versions.py). One query, read now (never remembered), through
+    the request's session or connection or a plain reader (storage/reader.py)."""
     params = {"jti": str(claims["jti"]), "sub": str(claims["sub"]),
               "client_id": str(claims["client_id"])}
     if isinstance(source, Session | Connection):
@@ -191,7 +204,7 @@ def check_live(source: Source, claims: dict[str, Any]) -> tuple[Operator, Access
     client_enabled, client_not_before, is_revoked, without_client = row[:4]
     # typed as the entities whose columns they carry (attribute reads only)
     operator = cast(Operator, OperatorRecord._make(row[4:GROUP_AT]))
-    group = cast(AccessGroup, GroupRecord._make(row[GROUP_AT:]))
+    group = cast(AccessGroup, GroupRecord._make(row[GROUP_AT:-1]))
     iat = claims["iat"]
     if is_revoked:
         raise InvalidToken("revoked")
@@ -201,7 +214,7 @@ def check_live(source: Source, claims: dict[str, Any]) -> tuple[Operator, Access
         raise InvalidToken("client disabled or its tokens revoked")
     if not operator.enabled or iat < operator.not_before:
         raise InvalidToken("operator disabled or its tokens revoked")
-    return operator, group
+    return operator, group, row[-1]
 
 
 def authenticate(source: Source, keys: KeyRing, issuer: str, audience: str, token: str,
@@ -209,7 +222,14 @@ def authenticate(source: Source, keys: KeyRing, issuer: str, audience: str, toke
     """The one bearer validation: the case API, userinfo, introspection and the fast fronts
     (web/fast_path.py) all call it."""
     claims = verify(keys, issuer, audience, token, leeway)
-    operator, group = check_live(source, claims)
+    operator, group, access_version = check_live(source, claims)
     observe.note(client_id=str(claims["client_id"]), operator=operator.id)
     scope = frozenset(str(claims.get("scope", "")).split())
-    return Principal(operator, group, str(claims["client_id"]), scope, claims)
+    return Principal(operator, group, str(claims["client_id"]), scope, claims, access_version)
+
+
+def require_scope(principal: Principal, scope: str) -> None:
+    """The one scope check of a protected resource: the case API, the deny list, userinfo
+    and the fast front of POST /cases call it, before they read the request's body."""
+    if scope not in principal.scope:
+        raise InsufficientScope(scope)

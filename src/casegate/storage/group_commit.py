@@ -13,6 +13,13 @@ called with all the queued items that share it, the batch's writes first all tog
 when one raises, the transaction is rolled back and the batch written again, each write in a
 savepoint and, when it raises again, each of its items alone in one, so one bad item fails
 only its own request.
+
+A write wrapped in OneStatement is one statement per call (for each group of items its key
+puts together): on PostgreSQL the writer calls it on an autocommit connection, so each call
+is its own transaction, committed by the server at the end of the statement with no round
+trip while its locks are held (the case counter's row lock, which the other processes'
+writers wait for); a call that fails wrote nothing, and its items are written again, each
+alone. On SQLite it is a write like any other.
 """
 
 from __future__ import annotations
@@ -66,6 +73,17 @@ def sqlite_lock_path(engine: Engine) -> Path | None:
     return Path(database).with_name(Path(database).name + ".write-lock")
 
 
+class OneStatement:
+    """A write that sends one statement per call, for items of one key."""
+
+    def __init__(self, write: Callable[[Connection, Sequence[Any]], Sequence[Any]],
+                 key: Callable[[Any], Any]) -> None:
+        self.write, self.key = write, key
+
+    def __call__(self, conn: Connection, items: Sequence[Any]) -> Sequence[Any]:
+        return self.write(conn, items)
+
+
 class Failed(Exception):
     """A write of a batch written together failed (nothing of the batch was committed)."""
 
@@ -81,6 +99,7 @@ class GroupCommit:
         self._queue: queue.SimpleQueue[tuple[Write, Any, Future[Any]]] = queue.SimpleQueue()
         self._guard = threading.Lock()  # guards _thread
         self._thread: threading.Thread | None = None
+        self._kept: Connection | None = None  # the writer thread's (_autocommit)
 
     def submit(self, write: Callable[[Connection, Sequence[T]], Sequence[R]], item: T
                ) -> Future[R]:
@@ -102,32 +121,29 @@ class GroupCommit:
                 with self._guard:
                     if self._queue.empty():  # a write queued now finds no live thread
                         self._thread = None
+                        self._drop_kept()
                         return
                 continue
             self._commit([first])
 
     def _commit(self, batch: list[tuple[Write, Any, Future[Any]]]) -> None:
-        groups: dict[Write, list[tuple[Any, Future[Any]]]] = {}
         answers: list[tuple[Future[Any], Any, BaseException | None]] = []
         try:
-            # the pooled connection taken and given back outside the lock: the other
-            # processes' writers wait only for this one's statements
-            with self._engine.connect() as conn, self._lock:
-                # what was queued while this waited for the lock goes in too: it would
-                # otherwise wait for one more turn of every process's writer
-                while len(batch) < BATCH:
-                    try:
-                        batch.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        break
-                for write, item, future in batch:
-                    if future.set_running_or_notify_cancel():
-                        groups.setdefault(write, []).append((item, future))
-                try:
-                    answers = self._transaction(conn, groups, together=True)
-                except Failed:  # again, each write in a savepoint: only what fails fails
-                    answers = self._transaction(conn, groups, together=False)
-        except BaseException as exc:  # nothing of the batch is written
+            if self._sqlite:
+                # the pooled connection taken and given back outside the lock: the other
+                # processes' writers wait only for this one's statements
+                with self._engine.connect() as conn, self._lock:
+                    groups, _ = self._split(batch)
+                    answers = self._together(conn, groups)
+            else:
+                groups, statements = self._split(batch)
+                if groups:
+                    with self._engine.connect() as conn:
+                        answers = self._together(conn, groups)
+                for (write, _key), entries in statements.items():
+                    answers += self._statement(self._autocommit(), write, entries)
+        except BaseException as exc:  # what was not answered is not written
+            self._drop_kept()
             for _write, _item, future in batch:
                 if not future.done():
                     future.set_exception(exc)
@@ -139,6 +155,53 @@ class GroupCommit:
                 future.set_result(result)
             else:
                 future.set_exception(error)
+
+    def _split(self, batch: list[tuple[Write, Any, Future[Any]]]) -> tuple[
+            dict[Write, list[tuple[Any, Future[Any]]]],
+            dict[tuple[OneStatement, Any], list[tuple[Any, Future[Any]]]]]:
+        """The batch, with what was queued while this waited for the lock (it would
+        otherwise wait for one more turn of every process's writer), by write: the
+        OneStatement writes by key too (on PostgreSQL)."""
+        while len(batch) < BATCH:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        groups: dict[Write, list[tuple[Any, Future[Any]]]] = {}
+        statements: dict[tuple[OneStatement, Any], list[tuple[Any, Future[Any]]]] = {}
+        for write, item, future in batch:
+            if not future.set_running_or_notify_cancel():
+                continue
+            if isinstance(write, OneStatement) and not self._sqlite:
+                statements.setdefault((write, write.key(item)), []).append((item, future))
+            else:
+                groups.setdefault(write, []).append((item, future))
+        return groups, statements
+
+    def _together(self, conn: Connection, groups: dict[Write, list[tuple[Any, Future[Any]]]]
+                  ) -> list[tuple[Future[Any], Any, BaseException | None]]:
+        try:
+            return self._transaction(conn, groups, together=True)
+        except Failed:  # again, each write in a savepoint: only what fails fails
+            return self._transaction(conn, groups, together=False)
+
+    def _autocommit(self) -> Connection:
+        """The thread's own autocommit connection for OneStatement writes, kept between
+        batches (a pool checkout, its reset and the isolation level each time were a tenth
+        of the writer's CPU); a new one after it broke."""
+        if self._kept is not None and (self._kept.invalidated or self._kept.closed):
+            self._drop_kept()
+        if self._kept is None:
+            self._kept = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        return self._kept
+
+    def _drop_kept(self) -> None:
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            try:
+                kept.close()
+            except Exception:  # a broken connection: nothing to give back
+                log.debug("closing the writer's connection failed", exc_info=True)
 
     def _transaction(self, conn: Connection, groups: dict[Write, list[tuple[Any, Future[Any]]]],
                      together: bool) -> list[tuple[Future[Any], Any, BaseException | None]]:
@@ -159,6 +222,34 @@ class GroupCommit:
                 raise Failed from exc
             answers += [(f, r, None) for (_, f), r in zip(entries, results, strict=True)]
         conn.commit()
+        return answers
+
+    @staticmethod
+    def _statement(conn: Connection, write: OneStatement, entries: list[tuple[Any, Future[Any]]]
+                   ) -> list[tuple[Future[Any], Any, BaseException | None]]:
+        """One call, its own transaction; when it fails (having written nothing), each item
+        alone."""
+        def call(items: list[Any]) -> Sequence[Any]:
+            try:
+                results = write(conn, items)
+            except BaseException:
+                conn.rollback()  # (nothing to undo: ends SQLAlchemy's transaction)
+                raise
+            conn.commit()
+            return results
+
+        try:
+            results = call([item for item, _ in entries])
+            return [(f, r, None) for (_, f), r in zip(entries, results, strict=True)]
+        except Exception as exc:
+            if len(entries) == 1:
+                return [(entries[0][1], None, exc)]
+        answers: list[tuple[Future[Any], Any, BaseException | None]] = []
+        for item, future in entries:
+            try:
+                answers.append((future, call([item])[0], None))
+            except Exception as exc:
+                answers.append((future, None, exc))
         return answers
 
     @staticmethod

@@ -13,7 +13,7 @@ from casegate.cases.schemas import CreateCase, UpdateCase
 from casegate.remote.client import Reply
 from casegate.storage.db import transaction
 from casegate.web import openapi
-from casegate.web.deps import CurrentPrincipal, CurrentRuntime, require_scope
+from casegate.web.deps import CasesPrincipal, CaseTypesPrincipal, CurrentRuntime
 
 router = APIRouter(prefix="/prweb/api/v1", tags=["Pega API v1"])
 
@@ -33,9 +33,8 @@ def reply_response(reply: Reply, status: int | None = None) -> Response:
 
 @router.post("/cases", status_code=201, summary="Create a case (pxCreateCase)",
              responses=openapi.CREATE_CASE)
-def create_case(body: CreateCase, principal: CurrentPrincipal, rt: CurrentRuntime,
+def create_case(body: CreateCase, principal: CasesPrincipal, rt: CurrentRuntime,
                 idempotency_key: IdempotencyKey = None) -> Response:
-    require_scope(principal, "cases")
     key = idempotency.check_key(idempotency_key)
     with transaction(rt.factory) as session:
         reply = remote.create(rt.remote, session, principal, grants(session, principal.group),
@@ -50,13 +49,12 @@ def create_case(body: CreateCase, principal: CurrentPrincipal, rt: CurrentRuntim
 @router.get("/cases", summary="List the cases the operator may see (pxGetCases)",
             responses=openapi.LIST_CASES)
 def list_cases(
-    principal: CurrentPrincipal, rt: CurrentRuntime,
+    principal: CasesPrincipal, rt: CurrentRuntime,
     caseTypeID: Annotated[str | None, Query(max_length=200)] = None,  # noqa: N803 (Pega's name)
     status: Annotated[str | None, Query(max_length=64)] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     pageSize: Annotated[int, Query(ge=1, le=500)] = 50,  # noqa: N803 (Pega's name)
 ) -> JSONResponse:
-    require_scope(principal, "cases")
     with rt.factory() as session:
         access = grants(session, principal.group)
         require(access, principal.operator.id, principal.group.name, GET_CASES)
@@ -76,8 +74,7 @@ def list_cases(
 
 
 @router.get("/cases/{case_id}", summary="Get a case (pxGetCases)", responses=openapi.GET_CASE)
-def get_case(case_id: str, principal: CurrentPrincipal, rt: CurrentRuntime) -> Response:
-    require_scope(principal, "cases")
+def get_case(case_id: str, principal: CasesPrincipal, rt: CurrentRuntime) -> Response:
     with rt.factory() as session:
         access = grants(session, principal.group)
         reply = remote.read(rt.remote, session, principal, access, case_id, remote.V1)
@@ -89,10 +86,9 @@ def get_case(case_id: str, principal: CurrentPrincipal, rt: CurrentRuntime) -> R
 
 @router.put("/cases/{case_id}", status_code=204, summary="Update a case (pxUpdateCase)",
             responses=openapi.UPDATE_CASE)
-def update_case(case_id: str, body: UpdateCase, principal: CurrentPrincipal,
+def update_case(case_id: str, body: UpdateCase, principal: CasesPrincipal,
                 rt: CurrentRuntime,
                 if_match: Annotated[str | None, Header(max_length=64)] = None) -> Response:
-    require_scope(principal, "cases")
     with transaction(rt.factory) as session:
         access = grants(session, principal.group)
         reply = remote.update(rt.remote, session, principal, access, case_id, if_match, body)
@@ -105,8 +101,7 @@ def update_case(case_id: str, body: UpdateCase, principal: CurrentPrincipal,
 
 @router.get("/casetypes", summary="The case types the operator may create (pxGetCaseTypes)",
             responses=openapi.CASE_TYPES)
-def list_case_types(principal: CurrentPrincipal, rt: CurrentRuntime) -> JSONResponse:
-    require_scope(principal, "casetypes")
+def list_case_types(principal: CaseTypesPrincipal, rt: CurrentRuntime) -> JSONResponse:
     with rt.factory() as session:
         access = grants(session, principal.group)
         require(access, principal.operator.id, principal.group.name, GET_CASE_TYPES)

@@ -14,16 +14,15 @@ from casegate.storage.db import transaction
 from casegate.storage.models import CaseType
 from casegate.web import openapi
 from casegate.web.cases_v1 import IdempotencyKey, reply_response
-from casegate.web.deps import CurrentPrincipal, CurrentRuntime, require_scope
+from casegate.web.deps import CasesPrincipal, CurrentRuntime
 
 router = APIRouter(prefix="/prweb/api/application/v2", tags=["DX API v2"])
 
 
 @router.post("/cases", status_code=201, summary="Create a case (pxCreateCase)",
              responses=openapi.CREATE_CASE_V2)
-def create_case(body: CreateCase, principal: CurrentPrincipal, rt: CurrentRuntime,
+def create_case(body: CreateCase, principal: CasesPrincipal, rt: CurrentRuntime,
                 idempotency_key: IdempotencyKey = None) -> Response:
-    require_scope(principal, "cases")
     key = idempotency.check_key(idempotency_key)
     with transaction(rt.factory) as session:
         reply = remote.create(rt.remote, session, principal, grants(session, principal.group),
@@ -43,8 +42,7 @@ def create_case(body: CreateCase, principal: CurrentPrincipal, rt: CurrentRuntim
 
 
 @router.get("/cases/{case_id}", summary="Get a case (pxGetCases)", responses=openapi.GET_CASE_V2)
-def get_case(case_id: str, principal: CurrentPrincipal, rt: CurrentRuntime) -> Response:
-    require_scope(principal, "cases")
+def get_case(case_id: str, principal: CasesPrincipal, rt: CurrentRuntime) -> Response:
     with rt.factory() as session:
         access = grants(session, principal.group)
         reply = remote.read(rt.remote, session, principal, access, case_id, remote.V2)

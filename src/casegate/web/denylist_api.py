@@ -1,7 +1,8 @@
 """`GET, POST /prweb/api/oauth2/v1/token/denylist`: the deny list for administrators' tokens.
 
-The token needs the casegate:admin scope and an operator holding the administrator privilege
-(access.privileges.is_administrator, as the console); anything else is 403 in Pega's envelope.
+The token needs the casegate:admin scope (checked before the body is read) and an operator
+holding the administrator privilege (access.privileges.is_administrator, as the console);
+anything else is 403 in Pega's envelope.
 An entry fails at the very next request on every process (bearer.check_live reads it)."""
 
 from __future__ import annotations
@@ -12,15 +13,12 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from casegate.access.groups import ADMIN_SCOPE
 from casegate.access.privileges import require_administrator
 from casegate.audit import ACTOR
-from casegate.errors import Invalid
 from casegate.oauth import denylist
 from casegate.storage.db import transaction
 from casegate.web import openapi
-from casegate.web.api_errors import ApiError
-from casegate.web.deps import CurrentPrincipal, CurrentRuntime, require_scope
+from casegate.web.deps import AdminPrincipal, CurrentRuntime
 
 PATH = "/prweb/api/oauth2/v1/token/denylist"
 router = APIRouter(tags=["Deny list"])
@@ -33,14 +31,13 @@ class Suspicious(BaseModel):
                         description="why it is denied")
 
 
-def _administrator(principal: CurrentPrincipal, rt: CurrentRuntime) -> None:
-    require_scope(principal, ADMIN_SCOPE)
+def _administrator(principal: AdminPrincipal, rt: CurrentRuntime) -> None:
     with rt.factory() as session:
         require_administrator(session, principal.operator)
 
 
 @router.get(PATH, summary="The deny list (administrators)", responses=openapi.DENY_LIST)
-def list_denied(principal: CurrentPrincipal, rt: CurrentRuntime) -> JSONResponse:
+def list_denied(principal: AdminPrincipal, rt: CurrentRuntime) -> JSONResponse:
     _administrator(principal, rt)
     with rt.factory() as session:
         rows = [denylist.describe(row, by) for row, by in denylist.listed(session)]
@@ -49,14 +46,11 @@ def list_denied(principal: CurrentPrincipal, rt: CurrentRuntime) -> JSONResponse
 
 @router.post(PATH, status_code=201, summary="Deny a suspicious token (administrators)",
              responses=openapi.DENY_TOKEN)
-def add_denied(body: Suspicious, principal: CurrentPrincipal,
+def add_denied(body: Suspicious, principal: AdminPrincipal,
                rt: CurrentRuntime) -> JSONResponse:
     _administrator(principal, rt)
-    try:
-        with transaction(rt.factory) as session:
-            session.info[ACTOR] = principal.operator.id
-            row = denylist.add_suspicious(session, rt.keys, body.token, body.reason)
-            answer: dict[str, Any] = denylist.describe(row, principal.operator.id)
-    except Invalid as exc:
-        raise ApiError(400, exc.message) from exc
+    with transaction(rt.factory) as session:
+        session.info[ACTOR] = principal.operator.id
+        row = denylist.add_suspicious(session, rt.keys, body.token, body.reason)
+        answer: dict[str, Any] = denylist.describe(row, principal.operator.id)
     return JSONResponse(answer, status_code=201, headers={"Cache-Control": "no-store"})

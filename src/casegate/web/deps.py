@@ -1,19 +1,25 @@
-"""What endpoints receive: the runtime, and the principal of a verified bearer token."""
+"""What endpoints receive: the runtime, and the principal of a verified bearer token that
+holds the scope the route needs."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
-from fastapi.security import OAuth2
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security import OAuth2, SecurityScopes
 from starlette.concurrency import run_in_threadpool
 
+from casegate.access.groups import ADMIN_SCOPE
 from casegate.oauth import auth_header, bearer, metadata
 from casegate.web.api_errors import ApiError
 from casegate.web.runtime import Runtime
 
 REALM = 'Bearer realm="casegate"'
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def runtime(request: Request) -> Runtime:
@@ -21,20 +27,38 @@ def runtime(request: Request) -> Runtime:
     return rt
 
 
-def challenge(error: str, description: str) -> dict[str, str]:
-    """RFC 6750 §3: the WWW-Authenticate header of a refused bearer token."""
-    return {"WWW-Authenticate": f'{REALM}, error="{error}", error_description="{description}"'}
+def challenge(error: str | None = None, description: str | None = None,
+              scope: str | None = None) -> dict[str, str]:
+    """RFC 6750 §3: the WWW-Authenticate header of a refused bearer token (no error code
+    when the request carried no credentials)."""
+    value = REALM
+    if error:
+        value += f', error="{error}"'
+        if description:
+            value += f', error_description="{description}"'
+        if scope:
+            value += f', scope="{scope}"'
+    return {"WWW-Authenticate": value}
 
 
 class BearerRefused(ApiError):
-    """A request whose bearer credentials are missing or malformed: the case API answers it
-    in its envelope, userinfo in RFC 6750's JSON; the status and challenge are the same."""
+    """A request refused for its bearer token (RFC 6750 §3.1): missing, malformed, invalid,
+    or without the scope the call needs. The status and challenge are the same everywhere;
+    app.py answers it in each surface's shape (Pega's envelope on the case API, RFC 6750's
+    JSON at userinfo)."""
 
-    def __init__(self, status: int, error: str | None, message: str, description: str) -> None:
-        super().__init__(status, message,
-                         challenge(error, description) if error else {"WWW-Authenticate": REALM})
+    def __init__(self, status: int, error: str | None, message: str,
+                 description: str | None = None, scope: str | None = None) -> None:
+        super().__init__(status, message, challenge(error, description, scope))
         self.error = error
-        self.description = description
+        self.description = description or message
+
+    def oauth_response(self) -> JSONResponse:
+        """RFC 6750 §3 (OpenID Connect Core §5.3.3 for userinfo): the challenge, and the
+        error in a JSON body as RFC 6749 §5.2's."""
+        return JSONResponse({"error": self.error or "invalid_request",
+                             "error_description": self.description},
+                            status_code=self.status, headers=self.headers | NO_STORE)
 
 
 def bearer_token(request: Request) -> str:
@@ -62,38 +86,61 @@ def bearer_token(request: Request) -> str:
 oauth2 = OAuth2(
     flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(
         tokenUrl=metadata.TOKEN,
-        scopes={"cases": "create, read and update cases", "casetypes": "list case types"})),
+        scopes={"cases": "create, read and update cases", "casetypes": "list case types",
+                ADMIN_SCOPE: "the deny list (an administrator's operator)"})),
     scheme_name="OAuth2ClientCredentials", auto_error=False,
     description="Client credentials of a client registration; the token acts as its operator.")
 
 
-def principal(token: Annotated[str, Depends(bearer_token)],
+def principal(security_scopes: SecurityScopes,
+              token: Annotated[str, Depends(bearer_token)],
               rt: Annotated[Runtime, Depends(runtime)],
               _documented: Annotated[str | None, Security(oauth2)] = None) -> bearer.Principal:
+    """Who a valid token speaks for, once it holds every scope the route asks for
+    (`Security(principal, scopes=[…])`, as the aliases below): the one bearer validation
+    and the one scope check, as dependencies, so they run before FastAPI validates the
+    body; see authorize_first for a body FastAPI refuses before them."""
     settings = rt.settings
     try:
         with rt.factory() as session:
-            return bearer.authenticate(session, rt.keys, settings.base_url, settings.api_audience,
-                                       token, settings.clock_skew)
+            found = bearer.authenticate(session, rt.keys, settings.base_url,
+                                        settings.api_audience, token, settings.clock_skew)
+        for scope in security_scopes.scopes:
+            bearer.require_scope(found, scope)
     except bearer.InvalidToken as exc:
         rt.audit.add("api.refused", outcome="refused", reason=str(exc))
-        raise ApiError(401, "the access token is invalid, expired or revoked",
-                       challenge("invalid_token", "the access token is invalid")) from exc
+        raise BearerRefused(401, "invalid_token", "the access token is invalid, expired or "
+                            "revoked", "the access token is invalid") from exc
+    except bearer.InsufficientScope as exc:
+        raise BearerRefused(403, "insufficient_scope", str(exc), scope=exc.scope) from exc
+    return found
 
 
-async def authenticate_first(request: Request) -> None:
-    """For an API request FastAPI refused before its dependencies ran (a body that is not
-    JSON is read before them): the bearer token is checked first, as every other API
-    request's, so a caller without a valid token gets 401, never a 400 about the body."""
-    await run_in_threadpool(principal, bearer_token(request), runtime(request))
+def _scopes_of(dependant: Dependant) -> list[str] | None:
+    """The scopes a route asks of its principal dependency, or None if it has none."""
+    for sub in dependant.dependencies:
+        if sub.call is principal:
+            return [*(sub.parent_oauth_scopes or []), *(sub.own_oauth_scopes or [])]
+        found = _scopes_of(sub)
+        if found is not None:
+            return found
+    return None
 
 
-def require_scope(principal: bearer.Principal, scope: str) -> None:
-    """RFC 6750 §3.1: a valid token without the scope the call needs is 403 insufficient_scope."""
-    if scope not in principal.scope:
-        raise ApiError(403, f"the access token lacks the scope {scope}", {
-            "WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="{scope}"'})
+async def authorize_first(request: Request) -> None:
+    """For a request FastAPI refused before its dependencies ran (a body that is not JSON is
+    read before them): the route's bearer token and scope are checked first, as every other
+    request's, so a caller without a valid token gets 401 and one without the scope 403,
+    never a 400 about the body."""
+    route = request.scope.get("route")
+    scopes = _scopes_of(route.dependant) if isinstance(route, APIRoute) else None
+    if scopes is not None:
+        await run_in_threadpool(principal, SecurityScopes(scopes), bearer_token(request),
+                                runtime(request))
 
 
-CurrentPrincipal = Annotated[bearer.Principal, Depends(principal)]
+CasesPrincipal = Annotated[bearer.Principal, Security(principal, scopes=["cases"])]
+CaseTypesPrincipal = Annotated[bearer.Principal, Security(principal, scopes=["casetypes"])]
+AdminPrincipal = Annotated[bearer.Principal, Security(principal, scopes=[ADMIN_SCOPE])]
+OpenIDPrincipal = Annotated[bearer.Principal, Security(principal, scopes=["openid"])]
 CurrentRuntime = Annotated[Runtime, Depends(runtime)]

@@ -3,13 +3,14 @@
 The same functions in the same order as the route (web/deps.py, web/cases_v1.py): the
 one Authorization parser (oauth/auth_header.py), the one bearer validation (bearer.
 authenticate: signature, claims, deny list, "not before" marks), the one scope check
-(deps.require_scope), then the body, parsed by json.loads and validated by the same model,
+(bearer.require_scope), then the body, parsed by json.loads and validated by the same model,
 and service.check_create (with the one privilege check, access/privileges.py), as plain
 reads on the event loop's thread (as web/fast_token.py: storage/reader.py on SQLite,
 storage/pg_reader.py on PostgreSQL; a pooled connection on a thread until that one is open).
 Then the case and its audit event are written with the other creations of the moment by the
-process's group-commit writer (storage/group_commit.py, service.write_cases), and answered
-once committed; no thread waits for the commit.
+process's group-commit writer (storage/group_commit.py, service.WRITE_CASES: on PostgreSQL one
+statement per case type, its own transaction), and answered once committed; no thread waits
+for the commit.
 Any refusal happens before anything is written, and a write that fails is rolled back: the
 request is then declined, and the full route answers it with its own status, envelope,
 headers and audit event. CASEGATE_FAST_PATHS=off turns this off.
@@ -29,7 +30,6 @@ from casegate.cases.schemas import CreateCase
 from casegate.oauth import auth_header, bearer
 from casegate.storage.db import Reads
 from casegate.storage.group_commit import GroupCommit
-from casegate.web.deps import require_scope
 from casegate.web.fast_path import Answer, FastPath
 from casegate.web.runtime import Runtime
 
@@ -68,7 +68,7 @@ class FastCreateCase(FastPath):
                 new = self._check(self.pg, token, body)
             else:
                 new = await run_in_threadpool(self._pooled, token, body)
-            case = await asyncio.wrap_future(self.writer.submit(service.write_cases, new))
+            case = await asyncio.wrap_future(self.writer.submit(service.WRITE_CASES, new))
         except Exception:
             # a refusal (InvalidToken, ApiError, a body that is not JSON or not a case, a
             # parent case) or a failure: nothing stays written; the full route meets it
@@ -83,11 +83,13 @@ class FastCreateCase(FastPath):
                                         settings.api_audience, token, settings.clock_skew)
         # authentication before the body: no caller without a valid token learns what the
         # API makes of bodies
-        require_scope(principal, "cases")
+        bearer.require_scope(principal, "cases")
         model = CreateCase.model_validate(json.loads(body))
         if model.parentCaseID is not None:  # read through the full route's session
             raise Declined("a parent case")
-        return service.check_create(source, principal, grants(source, principal.group), model)
+        return service.check_create(source, principal,
+                                    grants(source, principal.group, principal.access_version),
+                                    model)
 
     def _pooled(self, token: str, body: bytes) -> service.NewCase:
         with self.runtime.engine.connect() as conn:

@@ -189,8 +189,6 @@ USERINFO = ok(UserInfo, "who the token's operator is", headers=NO_STORE) | oauth
               "character", None),
         401: ("invalid_token, or no token (then without an error code)", BEARER_CHALLENGE),
         403: ("insufficient_scope: the token lacks openid", BEARER_CHALLENGE)})
-# userinfo reads the bearer token itself: the scheme is declared, not a dependency
-BEARER: dict[str, Any] = {"security": [{"OAuth2ClientCredentials": []}]}
 HEALTH = ok(Health, "the process answers") | oauth(400, text=CONTROL_CHARACTER)
 READY = ok(Readiness, "the database takes writes and the audit log takes events") | {
     503: {"model": Readiness, "description": "not ready, and why (`reason`)"}} | oauth(

@@ -121,26 +121,43 @@ def _worker(settings: Settings, sock: socket.socket, counts: Any, index: int) ->
 
 def serve(settings: Settings, say: Callable[[str], None]) -> None:
     settings = prepare_tls(settings, say)
+    # the port first: a busy one fails loudly before this server touches the counts of the
+    # server holding it
+    sock = claim_port(settings)
     # one folder per listening port: two servers sharing a home keep their counts apart
-    metrics.prepare_multiprocess_dir(metrics.multiprocess_dir(settings.home, settings.port))
+    own = metrics.multiprocess_dir(settings.home, settings.port)
+    counts = metrics.prepare_multiprocess_dir(own)
+    try:
+        _serve(settings, sock, say)
+    finally:
+        metrics.release_multiprocess_dir(counts, own)
+
+
+def claim_port(settings: Settings) -> socket.socket:
+    """The listening socket, one process's or shared by all workers: a port in use fails
+    here, before any worker starts (no SO_REUSEPORT: no other server's socket shares it)."""
+    return bind(settings.host, settings.port)
+
+
+def _serve(settings: Settings, sock: socket.socket, say: Callable[[str], None]) -> None:
     say(f"casegate serving {settings.listen_url} with {settings.workers} process(es)")
     if settings.base_url != settings.listen_url:  # e.g. another --port than at init
         say(f"casegate: tokens name the issuer {settings.base_url} (this database's)")
     if settings.workers == 1:
-        run_process(settings)
+        run_process(settings, sock)
         return
-    sock = bind(settings.host, settings.port)  # a busy port fails here
     context = multiprocessing.get_context("spawn")
-    counts = context.Array("i", [-1] * settings.workers, lock=False)  # Balance's
+    # Balance's counts; the socket stays open here for workers started again
+    connections = context.Array("i", [-1] * settings.workers, lock=False)
 
     def start(index: int) -> BaseProcess:
-        worker = context.Process(target=_worker, args=(settings, sock, counts, index),
+        worker = context.Process(target=_worker, args=(settings, sock, connections, index),
                                  daemon=False)
         worker.start()
         return worker
 
     def gone(index: int) -> None:  # the others take every new connection meanwhile
-        counts[index] = -1
+        connections[index] = -1
 
     workers = Supervisor(start, settings.workers, say, gone)
     signal.signal(signal.SIGTERM, workers.stop)

@@ -18,6 +18,7 @@ from casegate.storage.models.remote import IdempotencyKey, RemoteSystem
 from casegate.storage.models.server_state import ServerState
 from casegate.storage.models.throttle import FailureCount
 from casegate.storage.models.token import RevokedToken
+from casegate.storage.models.version import Version
 
 __all__ = [
     "AccessGroup",
@@ -42,4 +43,5 @@ __all__ = [
     "TokenFamily",
     "TokenProfile",
     "UsedAssertion",
+    "Version",
 ]
