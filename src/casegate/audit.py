@@ -99,17 +99,13 @@ class BatchedAudit:
     database cannot write, the writer retries with backoff (0.5 s doubling to 30 s) and the
     buffer holds up to `capacity` events; past that, `add` raises AuditFull and the caller
     answers 503 rather than act unaccounted. A kill -9 loses what the buffer held: normally
-    the last tenth of a second of events, at most `capacity` during an outage.
-
-    Every tenth of a second, not every half: the event loop waits while this thread holds the
-    GIL, and a batch five times smaller holds it a fifth as long at a time (the requests
-    under way then wait ~1 ms, not ~5; bench/results/token-tail-2026-11-30.md).
+    the last half second of events, at most `capacity` during an outage.
     """
 
     BATCH = 500
-    FIRST_RETRY, MAX_BACKOFF = 0.5, 30.0
+    MAX_BACKOFF = 30.0
 
-    def __init__(self, factory: sessionmaker[Session], interval: float = 0.1,
+    def __init__(self, factory: sessionmaker[Session], interval: float = 0.5,
                  capacity: int = 10000) -> None:
         self._factory = factory
         self._interval = interval
@@ -215,4 +211,4 @@ class BatchedAudit:
         wait = self._interval
         while not self._stop.wait(wait):
             wait = self._interval if self.flush() else min(
-                self.FIRST_RETRY * 2 ** self.failures, self.MAX_BACKOFF)
+                self._interval * 2 ** self.failures, self.MAX_BACKOFF)

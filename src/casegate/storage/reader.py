@@ -95,7 +95,7 @@ class SqliteReader:
     `PRAGMA data_version` stays the same: the database's own counter, which changes whenever
     any other connection, in any process, commits. A kept answer is therefore exactly what
     the query would read now (nothing stale, however briefly); under load the one write is
-    the audit writer's, every tenth of a second. The pragma costs a fifth of the client lookup's
+    the audit writer's, every half second. The pragma costs a fifth of the client lookup's
     join (measured). Rows are kept as SQLite gave them and converted on every answer, so no
     caller shares a mutable value.
     """
