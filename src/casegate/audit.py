@@ -7,10 +7,11 @@ import logging
 import threading
 import time
 from collections import deque
+from functools import lru_cache
 from itertools import islice
 from typing import Any, cast
 
-from sqlalchemy import Dialect, Engine, Table, insert
+from sqlalchemy import Engine, Table, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from casegate import metrics, observe
@@ -49,18 +50,41 @@ def row(event: str, *, actor: str = "", subject: str = "", outcome: str = "ok",
             "outcome": outcome, "detail": detail, "request_id": observe.request_id()}
 
 
-# BatchedAudit's rows: plain tuples in this order, written by one prepared statement
+# BatchedAudit's rows: plain tuples in this order
 COLUMNS = ("at", "event", "actor", "subject", "outcome", "detail", "request_id")
 Row = tuple[float, str, str, str, str, dict[str, Any], str]
+# rows per INSERT on SQLite (7 values each: within SQLite's oldest limit of 999 per statement)
+CHUNK = 64
 
 
-def insert_many(dialect: Dialect) -> str:
-    """The INSERT of COLUMNS in the driver's own placeholders (for exec_driver_sql)."""
-    mark = {"qmark": "?", "numeric": ":{}", "named": ":c{}"}.get(dialect.paramstyle, "%s")
-    marks = ", ".join(mark.format(i + 1) for i in range(len(COLUMNS)))
+@lru_cache(maxsize=CHUNK)
+def insert_many(rows: int) -> str:
+    """SQLite's INSERT of `rows` rows of COLUMNS (positional "?" parameters)."""
+    values = ", ".join(["(" + ", ".join("?" * len(COLUMNS)) + ")"] * rows)
     # (constants only: the table's and columns' names, and the driver's placeholders)
     columns = ", ".join(COLUMNS)
-    return f"INSERT INTO {AuditEvent.__tablename__} ({columns}) VALUES ({marks})"  # noqa: S608
+    return f"INSERT INTO {AuditEvent.__tablename__} ({columns}) VALUES {values}"  # noqa: S608
+
+
+_texts: dict[tuple[tuple[str, Any], ...], str] = {}
+
+
+def detail_text(detail: dict[str, Any]) -> str:
+    """json.dumps(detail), remembered for details of strings only: a token's is one of a few
+    (grant type and scope), and json.dumps cost the writer ~5 µs a row under the GIL. (Only
+    strings: a key of them equals no key holding a number, True or None, whose text differs.)"""
+    try:
+        key = tuple(detail.items())
+        text = _texts.get(key)
+    except TypeError:  # a list or dict among the values: not a key
+        return json.dumps(detail)
+    if text is None:
+        text = json.dumps(detail)
+        if all(type(value) is str for value in detail.values()):
+            if len(_texts) >= 1024:  # bounded: the details are few, but never grow without end
+                _texts.clear()
+            _texts[key] = text
+    return text
 
 
 class AuditFull(Exception):
@@ -92,7 +116,6 @@ class BatchedAudit:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.failures = 0  # consecutive failed writes (for the backoff and readiness)
-        self._insert: str | None = None
 
     def add(self, event: str, *, actor: str = "", subject: str = "", outcome: str = "ok",
             **detail: Any) -> None:
@@ -163,19 +186,26 @@ class BatchedAudit:
                     log.exception("audit event %s cannot be written", one[1])
 
     def _write(self, rows: list[Row]) -> None:
-        # one prepared INSERT, executemany'd with plain tuples in one transaction: the ORM's
-        # bulk insert spent ~10x longer per row in Python, and Core's per-row dicts and
-        # type processing ~2x (holding the GIL the token endpoint needs)
+        # plain tuples straight to the driver in one transaction: the ORM's bulk insert spent
+        # ~10x longer per row in Python, and Core's per-row dicts and type processing ~2x
+        # (holding the GIL the token endpoint needs)
         engine = cast(Engine, self._factory.kw["bind"])
-        if self._insert is None:
-            self._insert = insert_many(engine.dialect)
         with engine.begin() as conn:
             if engine.dialect.name == "postgresql":  # COPY: a quarter of the CPU per row
                 copy_rows(conn, cast(Table, AuditEvent.__table__), COLUMNS, rows)
                 return
-            conn.exec_driver_sql(self._insert, [
-                (at, event, actor, subject, outcome, json.dumps(detail), request_id)
-                for at, event, actor, subject, outcome, detail, request_id in rows])
+            # CHUNK rows per statement, where an executemany stepped once per row: the
+            # sqlite3 module releases the GIL around each step and takes it back, and while
+            # the event loop holds it that took up to the switch interval (5 ms) each time:
+            # a batch then crawled for tens of ms, in turns with the loop, the token
+            # endpoint's p99 (bench/results/token-tail-2026-11-30.md)
+            for start in range(0, len(rows), CHUNK):
+                chunk = rows[start:start + CHUNK]
+                values: list[Any] = []
+                for at, event, actor, subject, outcome, detail, request_id in chunk:
+                    values += (at, event, actor, subject, outcome, detail_text(detail),
+                               request_id)
+                conn.exec_driver_sql(insert_many(len(chunk)), tuple(values))
 
     def _run(self) -> None:
         wait = self._interval

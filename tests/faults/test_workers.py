@@ -11,26 +11,11 @@ from faults.load import loaded, until
 from fixtures.served import Served
 
 
-def workers_of(served: Served) -> set[int]:
-    """The worker processes (multiprocessing's spawned children) of the serve process."""
-    assert served.process is not None
-    parent = served.process.pid
-    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-    found = set()
-    for pid in map(int, children):
-        try:
-            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                found.add(pid)
-        except FileNotFoundError:
-            continue
-    return found
-
-
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_killed_worker_is_started_again(database_url: str, tmp_path: Path) -> None:
     served = Served(tmp_path / "home", database_url, workers=2).start()
     try:
-        before = workers_of(served)
+        before = served.worker_pids()
         assert len(before) == 2
         with loaded(served) as tally:
             until(lambda: len(tally.created) >= 5, 60)
@@ -39,7 +24,7 @@ def test_a_killed_worker_is_started_again(database_url: str, tmp_path: Path) -> 
             answered = len(tally.statuses)
             # the other worker keeps answering while the killed one is replaced
             until(lambda: len(tally.statuses) >= answered + 20, 30)
-            until(lambda: len(workers_of(served)) == 2 and victim not in workers_of(served), 30)
+            until(lambda: len(served.worker_pids()) == 2 and victim not in served.worker_pids(), 30)
             after = len(tally.created)
             until(lambda: len(tally.created) >= after + 5, 30)
         assert 500 not in tally.statuses

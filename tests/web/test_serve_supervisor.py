@@ -1,4 +1,5 @@
-"""`serve`'s Supervisor: a worker that dies stops counting in the shared metrics."""
+"""`serve`'s Supervisor: a worker that dies stops counting in the shared metrics and in the
+workers' connection counts."""
 
 import multiprocessing
 import os
@@ -49,7 +50,8 @@ def test_a_dead_workers_gauges_stop_counting(tmp_path: Path,
     started: list[BaseProcess] = []
     said: list[str] = []
 
-    def start() -> BaseProcess:
+    def start(index: int) -> BaseProcess:
+        assert index == 0
         target = hold_a_connection_and_die if not started else time.sleep
         worker = context.Process(target=target, args=(str(tmp_path / "db.sqlite3"),)
                                  if not started else (2,))
@@ -57,7 +59,8 @@ def test_a_dead_workers_gauges_stop_counting(tmp_path: Path,
         started.append(worker)
         return worker
 
-    supervisor = Supervisor(start, 1, said.append)
+    gone: list[int] = []
+    supervisor = Supervisor(start, 1, said.append, gone.append)
     started[0].join(30)
     assert connections_in_use() == 1  # the dead worker's connection, until it is noticed
     thread = threading.Thread(target=supervisor.run)
@@ -68,6 +71,7 @@ def test_a_dead_workers_gauges_stop_counting(tmp_path: Path,
             time.sleep(0.05)
         assert said and f"worker {started[0].pid} exited" in said[0]
         assert connections_in_use() == 0
+        assert gone == [0]  # its slot in the connection counts is freed (web/balance.py)
     finally:
         supervisor.stop()
         thread.join(30)

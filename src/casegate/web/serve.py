@@ -1,8 +1,10 @@
-"""`casegate serve`: uvicorn processes, each on its own SO_REUSEPORT socket, reading requests
-through web/slow_clients.py (header, body and idle timeouts, a connection cap).
+"""`casegate serve`: uvicorn processes reading requests through web/slow_clients.py (header,
+body and idle timeouts, a connection cap).
 
-`uvicorn --workers N` shares one listening socket, and a burst of keep-alive connections
-may all land on one worker; one socket per process lets the kernel spread connections.
+With --workers N they share one listening socket and take turns by their count of open
+connections (web/balance.py): `uvicorn --workers N` lets a burst of keep-alive connections
+all land on one worker, and a socket per worker (SO_REUSEPORT) spreads them by a hash,
+unevenly.
 """
 
 from __future__ import annotations
@@ -23,21 +25,19 @@ from casegate import logs, metrics
 from casegate.errors import CasegateError
 from casegate.settings import Settings
 from casegate.web import slow_clients, tls
+from casegate.web.balance import Acceptor, Balance
 
 
-def bind(host: str, port: int, reuse_port: bool, listen: bool = True) -> socket.socket:
+def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
         raise CasegateError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    if listen:
-        sock.listen(2048)
+    sock.listen(2048)
     sock.set_inheritable(True)
     return sock
 
@@ -65,7 +65,8 @@ def prepare_tls(settings: Settings, say: Callable[[str], None]) -> Settings:
     return settings.model_copy(update={"cert_file": cert.cert_file, "key_file": cert.key_file})
 
 
-def run_process(settings: Settings, sock: socket.socket | None = None) -> None:
+def run_process(settings: Settings, sock: socket.socket | None = None,
+                balance: Balance | None = None) -> None:
     from casegate.app import create_app
 
     kwargs: dict[str, Any] = {}
@@ -82,18 +83,30 @@ def run_process(settings: Settings, sock: socket.socket | None = None) -> None:
     limits = slow_clients.Limits(settings.header_timeout, settings.body_timeout,
                                  settings.idle_timeout, settings.max_connections)
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
-                            http=slow_clients.protocol(limits), access_log=False,
+                            http=slow_clients.protocol(limits, balance), access_log=False,
                             log_config=None, server_header=False, proxy_headers=False,
                             **kwargs)
-    server = Server(config)
+    server = Server(config, balance)
     if sock is None:
-        sock = bind(settings.host, settings.port, reuse_port=False)
+        sock = bind(settings.host, settings.port)
     server.run(sockets=[sock])
 
 
 class Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, balance: Balance | None = None) -> None:
+        super().__init__(config)
+        self.balance = balance
+
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
+        if self.balance is None or not sockets:
+            await super().startup(sockets)
+        else:  # uvicorn's start-up with no socket of its own, then the shared one's Acceptor
+            await super().startup([])
+            config, state = self.config, self.server_state
+            self.servers.append(Acceptor(  # type: ignore[arg-type]
+                sockets[0], lambda: config.http_protocol_class(  # type: ignore[call-arg]
+                    config=config, server_state=state, app_state=self.lifespan.state),
+                config.ssl, self.balance))
         # what start-up made (modules, the app, its caches: ~150,000 objects) lives as long as
         # the process: kept out of the collector's full passes, each of which walked all of
         # it (100 - 300 ms, measured) every few seconds under load, stalling every request
@@ -102,8 +115,8 @@ class Server(uvicorn.Server):
         gc.freeze()
 
 
-def _worker(settings: Settings) -> None:
-    run_process(settings, bind(settings.host, settings.port, reuse_port=True))
+def _worker(settings: Settings, sock: socket.socket, counts: Any, index: int) -> None:
+    run_process(settings, sock, Balance(counts, index))
 
 
 def serve(settings: Settings, say: Callable[[str], None]) -> None:
@@ -121,23 +134,9 @@ def serve(settings: Settings, say: Callable[[str], None]) -> None:
 
 
 def claim_port(settings: Settings) -> socket.socket:
-    """One process: its listening socket. Several: a socket bound (not listening) beside
-    theirs, so a busy port fails before any worker starts."""
-    if settings.workers == 1:
-        return bind(settings.host, settings.port, reuse_port=False)
-    probe = bind(settings.host, settings.port, reuse_port=True, listen=False)
-    # the kernel lets every SO_REUSEPORT socket of the same user share a port: another
-    # `serve --workers N` of this user binds beside this one without an error, and would
-    # take half the connections (another home's, another database's)
-    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    loopback = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(settings.host, settings.host)  # noqa: S104
-    with socket.socket(family, socket.SOCK_STREAM) as knock:
-        knock.settimeout(2)
-        if knock.connect_ex((loopback, settings.port)) == 0:
-            probe.close()
-            raise CasegateError(f"cannot listen on {settings.host}:{settings.port}: "
-                                f"Address already in use (another server answers there)")
-    return probe
+    """The listening socket, one process's or shared by all workers: a port in use fails
+    here, before any worker starts (no SO_REUSEPORT: no other server's socket shares it)."""
+    return bind(settings.host, settings.port)
 
 
 def _serve(settings: Settings, sock: socket.socket, say: Callable[[str], None]) -> None:
@@ -148,14 +147,19 @@ def _serve(settings: Settings, sock: socket.socket, say: Callable[[str], None]) 
         run_process(settings, sock)
         return
     context = multiprocessing.get_context("spawn")
+    # Balance's counts; the socket stays open here for workers started again
+    connections = context.Array("i", [-1] * settings.workers, lock=False)
 
-    def start() -> BaseProcess:
-        worker = context.Process(target=_worker, args=(settings,), daemon=False)
+    def start(index: int) -> BaseProcess:
+        worker = context.Process(target=_worker, args=(settings, sock, connections, index),
+                                 daemon=False)
         worker.start()
         return worker
 
-    workers = Supervisor(start, settings.workers, say)
-    sock.close()  # the workers have theirs
+    def gone(index: int) -> None:  # the others take every new connection meanwhile
+        connections[index] = -1
+
+    workers = Supervisor(start, settings.workers, say, gone)
     signal.signal(signal.SIGTERM, workers.stop)
     signal.signal(signal.SIGINT, workers.stop)
     sys.exit(workers.run())
@@ -167,12 +171,14 @@ class Supervisor:
 
     FIRST_DELAY, MAX_DELAY, STABLE = 0.5, 30.0, 60.0
 
-    def __init__(self, start: Callable[[], BaseProcess], count: int,
-                 say: Callable[[str], None]) -> None:
+    def __init__(self, start: Callable[[int], BaseProcess], count: int,
+                 say: Callable[[str], None], gone: Callable[[int], None] = lambda _: None
+                 ) -> None:
         self._start = start
         self._say = say
+        self._gone = gone
         now = time.monotonic()
-        self.workers = [start() for _ in range(count)]
+        self.workers = [start(index) for index in range(count)]
         self._born = [now] * count
         self._delay = [self.FIRST_DELAY / 2] * count
         self._due: list[float | None] = [None] * count
@@ -209,8 +215,9 @@ class Supervisor:
             self._due[index] = now + delay
             assert worker.pid is not None
             metrics.process_dead(worker.pid)
+            self._gone(index)
             self._say(f"casegate: worker {worker.pid} exited ({worker.exitcode}); "
                       f"starting another in {delay:g} s")
         elif now >= due:
-            self.workers[index] = self._start()
+            self.workers[index] = self._start(index)
             self._born[index], self._due[index] = now, None

@@ -27,6 +27,8 @@ from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
+from casegate.web.balance import Balance
+
 OVER_CAP = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain"
             b"\r\nContent-Length: 29\r\nConnection: close\r\n\r\ntoo many connections, retry\r\n")
 
@@ -47,7 +49,7 @@ class Coalesced:
 
     def __init__(self, transport: asyncio.Transport, cycle: RequestResponseCycle) -> None:
         self.transport = transport
-        self.cycle = cycle
+        self.cycle: RequestResponseCycle | None = cycle
         self.held: bytes | None = None
         self.headed = False
         self.on_response = cycle.on_response
@@ -62,8 +64,8 @@ class Coalesced:
                 self.transport.write(held + data)
                 return
             self.transport.write(held)
-        elif not self.headed and self.cycle.response_started:  # the head: the cycle writes
-            self.headed = True  # it right after marking the response started
+        elif not self.headed and self.cycle and self.cycle.response_started:  # the head: the
+            self.headed = True  # cycle writes it right after marking the response started
             self.held = data
             return
         self.transport.write(data)
@@ -76,6 +78,9 @@ class Coalesced:
     def completed(self) -> None:
         self.flush()
         self.on_response()
+        # the cycle and this refer to each other: undone here, both go when the response
+        # does, not at the collector's next pass (about ten objects a request it walked)
+        self.cycle = None
 
     def close(self) -> None:
         self.flush()
@@ -95,6 +100,8 @@ class Limits:
 
 class GuardedProtocol(HttpToolsProtocol):
     limits: ClassVar[Limits]
+    # told this process's count of open connections as it changes (`serve --workers N`)
+    balance: ClassVar[Balance | None] = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -115,11 +122,15 @@ class GuardedProtocol(HttpToolsProtocol):
             # TLS's close waits for the client's close_notify: one that never reads is cut off
             self.loop.call_later(1.0, transport.abort)
             return
+        if self.balance is not None:
+            self.balance.held(len(self.connections))
         self._wait("idle", self.limits.idle_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_clock()
         super().connection_lost(exc)
+        if self.balance is not None:
+            self.balance.held(len(self.connections))
 
     def data_received(self, data: bytes) -> None:
         if self._waiting == "idle":  # any byte (a stray CRLF too) starts the header clock
@@ -188,6 +199,6 @@ class GuardedProtocol(HttpToolsProtocol):
         self.transport.abort()
 
 
-def protocol(limits: Limits) -> type[GuardedProtocol]:
+def protocol(limits: Limits, balance: Balance | None = None) -> type[GuardedProtocol]:
     """The protocol class uvicorn instantiates per connection, with these limits."""
-    return type("CasegateProtocol", (GuardedProtocol,), {"limits": limits})
+    return type("CasegateProtocol", (GuardedProtocol,), {"limits": limits, "balance": balance})

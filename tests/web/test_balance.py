@@ -1,0 +1,107 @@
+"""`casegate serve --workers N` spreads kept-alive connections evenly over its workers
+(web/balance.py): they share one listening socket and a worker takes a new connection only
+while it holds no more than any other running worker."""
+
+import os
+import socket
+import ssl
+import time
+from pathlib import Path
+
+from casegate.web.balance import Balance
+from fixtures.served import Served
+
+
+def test_a_worker_accepts_only_while_it_holds_no_more_than_the_others() -> None:
+    counts = [-1, -1, -1]
+    first, second = Balance(counts, 0), Balance(counts, 1)
+    assert first.may_accept()  # alone: the others are not running
+    first.held(0)
+    second.held(0)
+    assert first.may_accept() and second.may_accept()  # even: either may
+    first.arrived(1)  # accepted, its TLS handshake under way
+    assert counts[:2] == [1, 0]
+    assert not first.may_accept() and second.may_accept()
+    first.held(1)  # its protocol has it now
+    first.arrived(-1)
+    assert counts[:2] == [1, 0] and not first.may_accept()
+    second.held(1)
+    assert first.may_accept() and second.may_accept()
+    second.leave()  # stopped or dead: nobody waits for it
+    first.held(5)
+    assert counts[:2] == [5, -1] and first.may_accept()
+
+
+def sockets_of(pid: int) -> int:
+    found = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            found += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except OSError:  # closed meanwhile
+            continue
+    return found
+
+
+def has_open(pid: int, path: Path) -> bool:
+    links = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            links.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue
+    return str(path) in links
+
+
+def test_kept_alive_connections_spread_evenly_over_the_workers(tmp_path: Path) -> None:
+    served = Served(tmp_path / "home", "", workers=2).start()
+    try:
+        workers = served.worker_pids()
+        assert len(workers) == 2
+        database = (tmp_path / "home" / "casegate.db").resolve()
+        deadline = time.monotonic() + 60  # each worker has started serving once it has
+        while not all(has_open(pid, database) for pid in workers):  # read its keys
+            assert time.monotonic() < deadline, "a worker did not start"
+            time.sleep(0.1)
+        time.sleep(0.5)
+        before = {pid: sockets_of(pid) for pid in workers}
+        # a socket per worker (SO_REUSEPORT) spread 40 by a hash: 20 and 20 one time in eight;
+        # a shared socket alone let the first worker to wake take the whole burst
+        for count in (40, 15, 30):
+            raw = [socket.create_connection(("127.0.0.1", served.port), timeout=30)
+                   for _ in range(count)]  # a burst, all waiting to be accepted
+            held = [served.tls().wrap_socket(conn, server_hostname="127.0.0.1")
+                    for conn in raw]
+            try:
+                for conn in held:  # each answered: accepted and handed to its worker
+                    conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                for conn in held:
+                    assert conn.recv(65536).startswith(b"HTTP/1.1 200 ")
+                spread = sorted(sockets_of(pid) - before[pid] for pid in workers)
+                assert spread == [count // 2, count - count // 2], spread
+            finally:
+                for conn in held:
+                    conn.close()
+            deadline = time.monotonic() + 30  # both workers see their connections closed
+            while any(sockets_of(pid) > before[pid] for pid in workers):
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+    finally:
+        served.stop()
+
+
+def test_the_tls_handshake_of_a_connection_is_still_checked(tmp_path: Path) -> None:
+    # the workers hand accepted sockets to uvicorn's protocol themselves: a client that does
+    # not trust the certificate is refused, and the next ones are served as before
+    served = Served(tmp_path / "home", "", workers=2).start()
+    try:
+        for _ in range(4):
+            with socket.create_connection(("127.0.0.1", served.port), timeout=30) as raw:
+                try:
+                    ssl.create_default_context().wrap_socket(raw, server_hostname="127.0.0.1")
+                    raise AssertionError("an untrusted certificate was accepted")
+                except ssl.SSLCertVerificationError:
+                    pass
+        with served.client() as client:
+            assert all(client.get("/healthz").status_code == 200 for _ in range(8))
+    finally:
+        served.stop()
