@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -64,7 +65,10 @@ def test_a_second_server_of_several_processes_on_a_port_in_use_says_so(
     first.start()
     try:
         counts = metrics.multiprocess_dir(first.home, first.port)
-        before = sorted(counts.glob("*.db"))
+        deadline = time.monotonic() + 30  # a worker's files appear once it has counted
+        while not (before := sorted(counts.glob("*.db"))):  # a request (after its answer)
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
         second = subprocess.Popen(
             [sys.executable, "-m", "casegate", "serve", "--port", str(first.port),
              "--workers", "2"], env=first.env,

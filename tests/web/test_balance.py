@@ -3,6 +3,7 @@
 while it holds no more than any other running worker."""
 
 import os
+import signal
 import socket
 import ssl
 import time
@@ -13,8 +14,8 @@ from fixtures.served import Served
 
 
 def test_a_worker_accepts_only_while_it_holds_no_more_than_the_others() -> None:
-    counts = [-1, -1, -1]
-    first, second = Balance(counts, 0), Balance(counts, 1)
+    counts, beats = [-1, -1, -1], [0.0, 0.0, 0.0]
+    first, second = Balance(counts, beats, 0), Balance(counts, beats, 1)
     assert first.may_accept()  # alone: the others are not running
     first.held(0)
     second.held(0)
@@ -30,6 +31,18 @@ def test_a_worker_accepts_only_while_it_holds_no_more_than_the_others() -> None:
     second.leave()  # stopped or dead: nobody waits for it
     first.held(5)
     assert counts[:2] == [5, -1] and first.may_accept()
+
+
+def test_a_worker_that_stopped_beating_is_not_waited_for() -> None:
+    counts, beats = [-1, -1], [0.0, 0.0]
+    first, second = Balance(counts, beats, 0), Balance(counts, beats, 1)
+    first.held(3)
+    second.held(1)
+    assert not first.may_accept()
+    beats[1] = time.monotonic() - Balance.STALE - 0.1  # its event loop has not turned since
+    assert first.may_accept()
+    second.beat()
+    assert not first.may_accept()
 
 
 def sockets_of(pid: int) -> int:
@@ -104,4 +117,29 @@ def test_the_tls_handshake_of_a_connection_is_still_checked(tmp_path: Path) -> N
         with served.client() as client:
             assert all(client.get("/healthz").status_code == 200 for _ in range(8))
     finally:
+        served.stop()
+
+
+def test_a_stopped_worker_does_not_hold_back_new_connections(tmp_path: Path) -> None:
+    # a worker that stays alive but does not run (SIGSTOP here; a stuck event loop alike)
+    # keeps its count: the other worker takes every new connection once it is stale
+    served = Served(tmp_path / "home", "", workers=2).start()
+    workers = sorted(served.worker_pids())
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGSTOP)
+    try:
+        time.sleep(2)
+        held = []
+        try:
+            for _ in range(6):  # kept open: each one more for the running worker to hold
+                raw = socket.create_connection(("127.0.0.1", served.port), timeout=15)
+                held.append(served.tls().wrap_socket(raw, server_hostname="127.0.0.1"))
+                held[-1].sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                assert held[-1].recv(65536).startswith(b"HTTP/1.1 200 ")
+            assert sockets_of(workers[1]) >= 6
+        finally:
+            for conn in held:
+                conn.close()
+    finally:
+        os.kill(workers[0], signal.SIGCONT)
         served.stop()

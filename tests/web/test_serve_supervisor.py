@@ -43,9 +43,11 @@ def connections_in_use() -> float:
 
 def test_a_dead_workers_gauges_stop_counting(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(metrics.MULTIPROC_ENV, raising=False)
+    # set through monkeypatch first, so that its undo removes the variable again:
+    # prepare_multiprocess_dir sets it for good, and a server started by a later test of
+    # this process would count into this test's folder
+    monkeypatch.setenv(metrics.MULTIPROC_ENV, str(tmp_path / "metrics"))
     metrics.prepare_multiprocess_dir(tmp_path / "metrics")
-    monkeypatch.setenv(metrics.MULTIPROC_ENV, str(tmp_path / "metrics"))  # undone after
     context = multiprocessing.get_context("fork")
     started: list[BaseProcess] = []
     said: list[str] = []

@@ -7,7 +7,9 @@ as not (measured), and the requests of the fuller worker waited twice as long: t
 endpoint's p99 was a draw. Here every worker watches the one socket, and one that holds more
 connections than another running worker leaves the next ones to it and looks again every
 PAUSE seconds. The counts live in memory the workers share (`serve` makes it); a worker not
-running has -1 in its slot, so nobody waits for it.
+running has -1 in its slot, so nobody waits for it, and one that is running but has not
+looked at its socket for STALE seconds (stopped, or its event loop stuck) is not waited for
+either: its count would otherwise cap how many connections all the others take.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import errno
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Callable, MutableSequence
 from typing import Any
 
@@ -31,9 +34,18 @@ class Balance:
     (`held`, told by web/slow_clients.py) and those accepted but not yet handed over (their
     TLS handshake under way)."""
 
-    def __init__(self, counts: MutableSequence[int], index: int) -> None:
-        self.counts, self.index = counts, index
+    STALE = 1.0  # seconds without a beat: a worker whose count no longer means anything
+
+    def __init__(self, counts: MutableSequence[int], beats: MutableSequence[float],
+                 index: int) -> None:
+        self.counts, self.beats, self.index = counts, beats, index
         self.open = self.arriving = 0
+        self.beat()
+
+    def beat(self) -> None:
+        """This worker's event loop is turning (CLOCK_MONOTONIC: one clock for all
+        processes)."""
+        self.beats[self.index] = time.monotonic()
 
     def held(self, connections: int) -> None:
         self.open = connections
@@ -50,7 +62,8 @@ class Balance:
     def may_accept(self) -> bool:
         """Whether this worker holds no more connections than each other running worker."""
         mine = self.counts[self.index]
-        return all(other < 0 or mine <= other
+        stale = time.monotonic() - self.STALE
+        return all(other < 0 or mine <= other or self.beats[i] < stale
                    for i, other in enumerate(self.counts) if i != self.index)
 
 
@@ -60,6 +73,7 @@ class Acceptor:
     as uvicorn's own server would hand it (TLS handshake included)."""
 
     PAUSE = 0.005  # seconds between looks while another worker holds fewer connections
+    BEAT = 0.1  # seconds between beats (Balance.STALE is ten of them)
     FULL_PAUSE = 1.0  # after running out of file descriptors (as asyncio's own servers do)
 
     def __init__(self, sock: socket.socket, factory: Callable[[], asyncio.Protocol],
@@ -73,6 +87,11 @@ class Acceptor:
         sock.setblocking(False)
         balance.held(0)
         self._loop.add_reader(sock.fileno(), self._ready)
+        self._beat()
+
+    def _beat(self) -> None:
+        self._balance.beat()
+        self._beating = self._loop.call_later(self.BEAT, self._beat)
 
     def _ready(self) -> None:
         while True:
@@ -117,6 +136,7 @@ class Acceptor:
         if self._closed:
             return
         self._closed = True
+        self._beating.cancel()
         if self._timer is not None:
             self._timer.cancel()
         else:

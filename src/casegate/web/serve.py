@@ -115,8 +115,9 @@ class Server(uvicorn.Server):
         gc.freeze()
 
 
-def _worker(settings: Settings, sock: socket.socket, counts: Any, index: int) -> None:
-    run_process(settings, sock, Balance(counts, index))
+def _worker(settings: Settings, sock: socket.socket, counts: Any, beats: Any,
+            index: int) -> None:
+    run_process(settings, sock, Balance(counts, beats, index))
 
 
 def serve(settings: Settings, say: Callable[[str], None]) -> None:
@@ -149,9 +150,10 @@ def _serve(settings: Settings, sock: socket.socket, say: Callable[[str], None]) 
     context = multiprocessing.get_context("spawn")
     # Balance's counts; the socket stays open here for workers started again
     connections = context.Array("i", [-1] * settings.workers, lock=False)
+    beats = context.Array("d", [0.0] * settings.workers, lock=False)
 
     def start(index: int) -> BaseProcess:
-        worker = context.Process(target=_worker, args=(settings, sock, connections, index),
+        worker = context.Process(target=_worker, args=(settings, sock, connections, beats, index),
                                  daemon=False)
         worker.start()
         return worker
