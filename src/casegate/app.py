@@ -24,6 +24,7 @@ from casegate.oauth.revocation import RevocationEndpoint
 from casegate.oauth.server import AuthorizationServer
 from casegate.remote.client import RemoteClient, RemoteFailure
 from casegate.settings import Settings
+from casegate.storage import versions
 from casegate.storage.db import make_engine, session_factory
 from casegate.web import (
     admin,
@@ -81,6 +82,7 @@ def build_runtime(settings: Settings) -> Runtime:
 
 
 def create_app(settings: Settings) -> FastAPI:
+    versions.forget_all()  # what the process kept was another database's, or another state's
     runtime = build_runtime(settings)
 
     @asynccontextmanager

@@ -10,7 +10,7 @@ newer version empties the lot.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import literal_column, select
 
@@ -27,6 +27,15 @@ ACCESS_VERSION = (select(Version.value).where(Version.name == literal_column(f"'
                   .scalar_subquery().label("access_version"))
 
 
+_ALL: list[Kept[Any, Any]] = []
+
+
+def forget_all() -> None:
+    """For an app of another database in this process (create_app): nothing kept is its."""
+    for kept in _ALL:
+        kept._rows, kept._version = {}, None
+
+
 class Kept(Generic[K, V]):
     """One process's rows by key, valid for one version of the counter."""
 
@@ -34,15 +43,19 @@ class Kept(Generic[K, V]):
         self._size = size
         self._version: int | None = None
         self._rows: dict[K, V] = {}
+        _ALL.append(self)
 
     def get(self, version: int | None, key: K, load: Callable[[], V]) -> V:
         """The row kept for this version, else load(), kept unless it is None (a key that
         names nothing: any caller could fill the lot with those) or the version is None (a
         database without the counter keeps nothing)."""
-        kept = self._version
-        if version is None or (kept is not None and version < kept):  # read before a change
+        if version is None:
             return load()
-        if version != kept:
+        # any other version empties the lot, a lower one too: a request that read the
+        # counter before a change (its rows, loaded now, are only newer), or a database
+        # whose counter went back (a restored backup, a promoted replica), where keeping the
+        # rows until it climbs back to the same number would answer another state's rows
+        if version != self._version:
             self._rows, self._version = {}, version
         try:
             return self._rows[key]
