@@ -33,7 +33,7 @@ _ALL: list[Kept[Any, Any]] = []
 def forget_all() -> None:
     """For an app of another database in this process (create_app): nothing kept is its."""
     for kept in _ALL:
-        kept._rows, kept._version = {}, None
+        kept.forget()
 
 
 class Kept(Generic[K, V]):
@@ -44,6 +44,9 @@ class Kept(Generic[K, V]):
         self._version: int | None = None
         self._rows: dict[K, V] = {}
         _ALL.append(self)
+
+    def forget(self) -> None:
+        self._rows, self._version = {}, None
 
     def get(self, version: int | None, key: K, load: Callable[[], V]) -> V:
         """The row kept for this version, else load(), kept unless it is None (a key that
