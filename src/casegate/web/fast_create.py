@@ -7,6 +7,9 @@ authenticate: signature, claims, deny list, "not before" marks), the one scope c
 and service.check_create (with the one privilege check, access/privileges.py), as plain
 reads on the event loop's thread (as web/fast_token.py: storage/reader.py on SQLite,
 storage/pg_reader.py on PostgreSQL; a pooled connection on a thread until that one is open).
+On PostgreSQL the bearer's live check is read with those of the other requests of the same
+turn of the loop, by one statement sent after they arrived (bearer.authenticate_gathered,
+pg_reader.GroupRead): one round trip blocking the loop for several requests.
 Then the case and its audit event are written with the other creations of the moment by the
 process's group-commit writer (storage/group_commit.py, service.WRITE_CASES: on PostgreSQL one
 statement per case type, its own transaction), and answered once committed; no thread waits
