@@ -13,6 +13,7 @@ import os
 import re
 import ssl
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -225,3 +226,49 @@ def test_a_revoked_token_is_inactive_at_introspection_on_every_worker(served: Se
     revoked = tally.request("POST", REVOKE, data={"token": token}, auth=auth)
     assert revoked.status_code == 200
     introspected_everywhere(False, AFTER)  # from the first request after the revocation
+
+
+def test_a_revoked_token_is_refused_at_post_cases_among_concurrent_requests(
+        served: Served) -> None:
+    """POST /cases reads each token's live check with those of the other requests of the
+    moment (one statement on PostgreSQL): the revoked token is refused at the next request
+    on each worker, and, among many concurrent requests mixing it with a live token, each
+    request gets its own token's answer."""
+    tally = Tally(served)
+    auth = (served.demo["client_id"], served.demo["client_secret"])
+    revoked, live = get_token(tally, *auth), get_token(tally, *auth)
+
+    def post(token: str) -> httpx.Response:
+        return tally.request("POST", CASES, json=SEED,
+                             headers={"Authorization": f"Bearer {token}"})
+
+    for token in (revoked, live):  # both workers have used both tokens
+        before = dict(tally.answered)
+        for _ in range(200):
+            assert post(token).status_code == 201
+            if all(tally.answered.get(p, 0) > before.get(p, 0) for p in tally.pids):
+                break
+        else:
+            raise AssertionError(f"one worker answered every connection: {tally.answered}")
+    assert tally.request("POST", REVOKE, data={"token": revoked}, auth=auth).status_code == 200
+
+    before = dict(tally.answered)
+    for _ in range(AFTER):
+        assert_refused(post(revoked))
+    assert all(tally.answered.get(p, 0) > before.get(p, 0) for p in tally.pids), tally.answered
+
+    # 8 clients at once, each on its own kept-alive connection, alternating the two tokens
+    def client(n: int) -> list[tuple[str, int]]:
+        seen = []
+        with httpx.Client(base_url=served.url, verify=tally.tls, timeout=30) as web:
+            for i in range(30):
+                token = revoked if (n + i) % 2 else live
+                answer = web.post(CASES, json=SEED,
+                                  headers={"Authorization": f"Bearer {token}"})
+                seen.append((token, answer.status_code))
+        return seen
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = [seen for found in pool.map(client, range(8)) for seen in found]
+    assert {status for token, status in answers if token == revoked} == {401}
+    assert {status for token, status in answers if token == live} == {201}

@@ -1,7 +1,9 @@
-"""Many rows at once on PostgreSQL (storage/pg_copy.py): one statement of arrays typed as
-their columns (array_params) writes the rows of several tables, in order, in the caller's
-transaction, with the columns' own checks; execute answers the statement's rows."""
+"""Many rows at once on PostgreSQL (storage/pg_copy.py): one statement taking the rows as one
+JSON text, their fields typed as their columns (record_columns), writes the rows of several
+tables, in order, in the caller's transaction, with the columns' own checks; execute answers
+the statement's rows."""
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -21,7 +23,7 @@ from sqlalchemy import (
 )
 
 from casegate.storage.db import make_engine
-from casegate.storage.pg_copy import array_params, execute, json_values
+from casegate.storage.pg_copy import execute, record_columns
 from fixtures.postgres import PostgresServer
 
 METADATA = MetaData()
@@ -43,17 +45,17 @@ def engine(postgres: PostgresServer) -> Iterator[Engine]:
 
 
 def both(conn: Connection, ids: list[str]) -> None:
-    parents = array_params(conn.dialect, [("id", PARENTS, "id"), ("body", PARENTS, "body"),
-                                          ("counter", PARENTS, "counter")])
-    children = array_params(conn.dialect, [("parent", CHILDREN, "parent"),
-                                           ("at", CHILDREN, "at")])
-    text = (f"WITH p AS (INSERT INTO bulk_parents (id, body, counter) SELECT * FROM "
-            f"unnest({parents})) INSERT INTO bulk_children (parent, at) SELECT * FROM "
-            f"unnest({children})")
-    assert execute(conn, text, {
-        "id": ids, "body": json_values([{"i": i, "list": [1, None]} for i in ids]),
-        "counter": [0] * len(ids), "parent": ids,
-        "at": [0.5 + k for k in range(len(ids))]}) == []
+    columns = record_columns(conn.dialect, [
+        ("id", PARENTS, "id"), ("body", PARENTS, "body"), ("counter", PARENTS, "counter"),
+        ("at", CHILDREN, "at")])
+    rows = [{"id": i, "body": {"i": i, "list": [1, None]}, "counter": 0, "at": 0.5 + k}
+            for k, i in enumerate(ids)]
+    text = (f"WITH r AS (SELECT * FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS "
+            f"({columns})) WITH ORDINALITY AS r(id, body, counter, at, n)), "
+            f"p AS (INSERT INTO bulk_parents (id, body, counter) SELECT id, body, counter "
+            f"FROM r ORDER BY n) INSERT INTO bulk_children (parent, at) SELECT id, at FROM r "
+            f"ORDER BY n")
+    assert execute(conn, text, {"rows": json.dumps(rows)}) == []
 
 
 def test_rows_of_two_tables_go_in_order_and_commit_with_the_caller(engine: Engine) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -41,7 +42,7 @@ from casegate.oauth.bearer import Principal
 from casegate.storage.db import Reads, read_rows
 from casegate.storage.group_commit import OneStatement
 from casegate.storage.models import AuditEvent, Case, CaseType
-from casegate.storage.pg_copy import array_params, execute, json_values
+from casegate.storage.pg_copy import execute, record_columns
 from casegate.storage.versions import Kept
 
 OBJ_CLASS = "Pega-API-CaseManagement-Case"
@@ -184,13 +185,17 @@ def _case(n: NewCase, case_id: str, business_id: str) -> Case:
 
 # The cases of one type numbered, inserted with their events (in order), by one statement:
 # the counter's UPDATE … RETURNING gives the first number, each case's is that plus its
-# place in the arrays; the IDs are the heads (id_heads) and the number
+# place in the list of rows; the IDs are the heads (id_heads) and the number. The rows are
+# one JSON text (json.dumps in C: psycopg's dumping of one array per column, element by
+# element in Python, was most of the writer's CPU), their JSON values (content, detail)
+# nested as they are, so stored as json.dumps writes them, as SQLAlchemy does
 _NUMBERED = """WITH counter AS (
   UPDATE case_types SET next_number = next_number + %(count)s WHERE id = %(case_type)s
   RETURNING next_number - %(count)s AS first),
 new AS (
   SELECT counter.first + r.n - 1 AS number, r.*
-  FROM counter, unnest({arrays}) WITH ORDINALITY AS r({names}, n)),
+  FROM counter, ROWS FROM (json_to_recordset(%(rows)s::json) AS ({columns}))
+       WITH ORDINALITY AS r({names}, n)),
 cases_in AS (
   INSERT INTO cases (id, case_type, business_id, status, content, parent_id, created_by,
                      created_via, updated_by, version, created_at, updated_at)
@@ -203,8 +208,8 @@ events_in AS (
          audit_request_id
   FROM new ORDER BY n)
 SELECT id_head || number, business_head || number FROM new ORDER BY n"""
-# (array, its column's table and name): the arrays' element types are their columns'
-_ARRAYS = (("id_head", CASE_TABLE, "id"), ("business_head", CASE_TABLE, "business_id"),
+# (field, its column's table and name): the fields' types are their columns'
+_FIELDS = (("id_head", CASE_TABLE, "id"), ("business_head", CASE_TABLE, "business_id"),
            ("content", CASE_TABLE, "content"), ("parent_id", CASE_TABLE, "parent_id"),
            ("created_by", CASE_TABLE, "created_by"),
            ("created_via", CASE_TABLE, "created_via"), ("created_at", CASE_TABLE, "created_at"),
@@ -221,23 +226,23 @@ assert set(audit.COLUMNS) == {"at", "event", "actor", "subject", "outcome", "det
 @lru_cache(maxsize=2)
 def _numbered_text(dialect: Dialect) -> str:
     # (constants only: the arrays' names and their columns' types)
-    return _NUMBERED.format(arrays=array_params(dialect, _ARRAYS),
-                            names=", ".join(name for name, _, _ in _ARRAYS))
+    return _NUMBERED.format(columns=record_columns(dialect, _FIELDS),
+                            names=", ".join(name for name, _, _ in _FIELDS))
 
 
 def _numbered_insert(conn: Connection, new: Sequence[NewCase]) -> list[tuple[str, str]]:
     """The (ID, business ID) of each case of one type, written by one statement."""
-    heads = [id_heads(n.class_group, n.prefix) for n in new]
-    params: dict[str, Any] = {
-        "count": len(new), "case_type": new[0].case_type,
-        "id_head": [h[0] for h in heads], "business_head": [h[1] for h in heads],
-        "content": json_values([n.content for n in new]),
-        "parent_id": [n.parent_id for n in new], "created_by": [n.operator for n in new],
-        "created_via": [n.client_id for n in new], "created_at": [n.at for n in new]}
-    for name in audit.COLUMNS:
-        if name != "subject":
-            values = [n.audit[name] for n in new]
-            params[f"audit_{name}"] = json_values(values) if name == "detail" else values
+    rows = []
+    for n in new:
+        id_head, business_head = id_heads(n.class_group, n.prefix)
+        row = {"id_head": id_head, "business_head": business_head, "content": n.content,
+               "parent_id": n.parent_id, "created_by": n.operator,
+               "created_via": n.client_id, "created_at": n.at}
+        for name in audit.COLUMNS:
+            if name != "subject":
+                row[f"audit_{name}"] = n.audit[name]
+        rows.append(row)
+    params = {"count": len(new), "case_type": new[0].case_type, "rows": json.dumps(rows)}
     ids = execute(conn, _numbered_text(conn.dialect), params)
     if len(ids) != len(new):  # the case type is gone: nothing was written
         raise NotFound("case type", new[0].case_type)

@@ -10,7 +10,8 @@ from typing import Any, cast
 
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Select, String, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from casegate import observe
@@ -23,6 +24,7 @@ from casegate.storage.models import (
     RevokedToken,
     TokenProfile,
 )
+from casegate.storage.pg_reader import GroupRead
 from casegate.storage.versions import ACCESS_VERSION
 
 MAX_TOKEN_LENGTH = 4096
@@ -167,38 +169,62 @@ def check_claims(claims: dict[str, Any], issuer: str, audience: str, leeway: int
 OPERATOR_COLUMNS = [Operator.id, Operator.name, Operator.kind, Operator.access_group,
                     Operator.enabled, Operator.not_before]
 GROUP_COLUMNS = [AccessGroup.name, AccessGroup.roles]
-LIVE_COLUMNS: list[Any] = [
-    ClientRegistration.enabled, ClientRegistration.not_before,
-    select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists(),
-    select(TokenProfile.name).where(TokenProfile.issuer == bindparam("client_id"),
-                                    TokenProfile.allow_without_client).exists(),
-    *OPERATOR_COLUMNS, *(c.label(f"group_{c.key}") for c in GROUP_COLUMNS), ACCESS_VERSION]
-LIVE_QUERY = (
-    select(*LIVE_COLUMNS)
-    .select_from(Operator)
-    .join(AccessGroup, AccessGroup.name == Operator.access_group)
-    .outerjoin(ClientRegistration, ClientRegistration.client_id == bindparam("client_id"))
-    .where(Operator.id == bindparam("sub"))
-)
+
+
+def _live_query(jti: Any, sub: Any, client_id: Any, tokens: Any = None) -> Select[Any]:
+    """The live check of one token (parameters), or of each row of `tokens` (its columns,
+    its ordinal `n` first)."""
+    columns: list[Any] = [
+        ClientRegistration.enabled, ClientRegistration.not_before,
+        select(RevokedToken.jti).where(RevokedToken.jti == jti).exists(),
+        select(TokenProfile.name).where(TokenProfile.issuer == client_id,
+                                        TokenProfile.allow_without_client).exists(),
+        *OPERATOR_COLUMNS, *(c.label(f"group_{c.key}") for c in GROUP_COLUMNS),
+        ACCESS_VERSION]
+    if tokens is None:
+        query = select(*columns).select_from(Operator).where(Operator.id == sub)
+    else:
+        query = (select(tokens.c.n, *columns).select_from(tokens)
+                 .join(Operator, Operator.id == sub))
+    return (query.join(AccessGroup, AccessGroup.name == Operator.access_group)
+            .outerjoin(ClientRegistration, ClientRegistration.client_id == client_id))
+
+
+LIVE_NAMES = ("jti", "sub", "client_id")
+LIVE_QUERY = _live_query(*(bindparam(name) for name in LIVE_NAMES))
+# PostgreSQL: the live checks of the requests of one moment in one statement
+# (storage/pg_reader.GroupRead), one array per parameter, a row per token still live enough
+# to have its operator (the others' ordinals are missing)
+_TOKENS = (func.unnest(*(bindparam(name, type_=ARRAY(String)) for name in LIVE_NAMES))
+           .table_valued(*LIVE_NAMES, with_ordinality="n").render_derived(name="tokens"))
+LIVE_MANY = _live_query(_TOKENS.c.jti, _TOKENS.c.sub, _TOKENS.c.client_id, tokens=_TOKENS)
 OPERATOR_NAMES = [c.key for c in OPERATOR_COLUMNS]
 GROUP_AT = 4 + len(OPERATOR_NAMES)
 GROUP_NAMES = [c.key for c in GROUP_COLUMNS]
 # the row's columns as attributes: read-only stand-ins for the entities of their tables
 OperatorRecord = namedtuple("OperatorRecord", OPERATOR_NAMES)  # type: ignore[misc]
 GroupRecord = namedtuple("GroupRecord", GROUP_NAMES)  # type: ignore[misc]
+Live = tuple[Operator, AccessGroup, int | None]
 
 
-def check_live(source: Source, claims: dict[str, Any]
-               ) -> tuple[Operator, AccessGroup, int | None]:
+def live_params(claims: dict[str, Any]) -> dict[str, str]:
+    return {name: str(claims[name]) for name in LIVE_NAMES}
+
+
+def check_live(source: Source, claims: dict[str, Any]) -> Live:
     """The shared state every process sees: deny list and "not before" marks, and the
     access version (storage/versions.py). One query, read now (never remembered), through
     the request's session or connection or a plain reader (storage/reader.py)."""
-    params = {"jti": str(claims["jti"]), "sub": str(claims["sub"]),
-              "client_id": str(claims["client_id"])}
+    params = live_params(claims)
     if isinstance(source, Session | Connection):
         row: Sequence[Any] | None = source.execute(LIVE_QUERY, params).first()
     else:
         row = source.first(LIVE_QUERY, params)
+    return judge_live(claims, row)
+
+
+def judge_live(claims: dict[str, Any], row: Sequence[Any] | None) -> Live:
+    """The token's live check from its row of LIVE_QUERY (None: no such operator)."""
     if row is None:
         raise InvalidToken("operator gone")
     client_enabled, client_not_before, is_revoked, without_client = row[:4]
@@ -220,9 +246,21 @@ def check_live(source: Source, claims: dict[str, Any]
 def authenticate(source: Source, keys: KeyRing, issuer: str, audience: str, token: str,
                  leeway: int) -> Principal:
     """The one bearer validation: the case API, userinfo, introspection and the fast fronts
-    (web/fast_path.py) all call it."""
+    (web/fast_path.py) all call it (or authenticate_gathered, its form for a group read)."""
     claims = verify(keys, issuer, audience, token, leeway)
-    operator, group, access_version = check_live(source, claims)
+    return _principal(claims, check_live(source, claims))
+
+
+async def authenticate_gathered(reads: GroupRead, keys: KeyRing, issuer: str, audience: str,
+                                token: str, leeway: int) -> Principal:
+    """authenticate, its live check read with those of the other requests of the moment
+    (reads: a GroupRead of LIVE_MANY), by a statement sent after this request arrived."""
+    claims = verify(keys, issuer, audience, token, leeway)
+    return _principal(claims, judge_live(claims, await reads.first(live_params(claims))))
+
+
+def _principal(claims: dict[str, Any], live: Live) -> Principal:
+    operator, group, access_version = live
     observe.note(client_id=str(claims["client_id"]), operator=operator.id)
     scope = frozenset(str(claims.get("scope", "")).split())
     return Principal(operator, group, str(claims["client_id"]), scope, claims, access_version)

@@ -1,11 +1,11 @@
 """Many rows at once on PostgreSQL: into one table by one COPY … FROM STDIN, for the audit
-writer's batches (audit.py); into several tables by one statement with one array per column
-(array_params, execute), for the group-commit writer's batches of cases
-(cases/service.write_cases). An INSERT executemany sends a Bind and an Execute per row and
+writer's batches (audit.py); into several tables by one statement taking the rows as one JSON
+text (json_to_recordset with record_columns, execute), for the group-commit writer's batches
+of cases (cases/service.write_cases). An INSERT executemany sends a Bind and an Execute per row and
 adapts each row in Python: 30 to 50 µs of the writer's CPU per row (held under the GIL the
 token endpoint needs); COPY cost about 7 µs (measured with 500-row batches, bench/README.md);
-one statement of arrays is one round trip and one text whatever the number of rows, so
-psycopg parses it once and prepares it.
+one statement of rows as one JSON text is one round trip and one text whatever the number
+of rows, so psycopg parses it once and prepares it.
 
 Rows go in the caller's transaction and in their order; JSON values are serialised as
 SQLAlchemy serialises them (json.dumps). A driver error is raised as SQLAlchemy's error for
@@ -49,22 +49,16 @@ def execute(conn: Connection, text: str, params: dict[str, Any] | Sequence[Any]
         return cursor.fetchall() if cursor.description is not None else []
 
 
-def array_params(dialect: Dialect, arrays: Sequence[tuple[str, Table, str]]) -> str:
-    """psycopg's placeholders %(name)s, each of one array of a column's values cast to an
-    array of the column's type, for each (name, table, column)."""
-    return sql.SQL(", ").join(
-        sql.SQL("%({})s::{}[]").format(sql.SQL(name), sql.SQL(_array_of(table, column, dialect)))
-        for name, table, column in arrays).as_string(None)
+def record_columns(dialect: Dialect, fields: Sequence[tuple[str, Table, str]]) -> str:
+    """The column definitions of json_to_recordset for (name, table, column) fields, each
+    of its column's type."""
+    return ", ".join(f"{name} {_column_type(table, column, dialect)}"
+                     for name, table, column in fields)
 
 
-def json_values(values: Sequence[Any]) -> list[str]:
-    """A JSON column's values as SQLAlchemy serialises them."""
-    return [json.dumps(value) for value in values]
-
-
-def _array_of(table: Table, name: str, dialect: Dialect) -> str:
-    """The element type of a column's array: a string column's without its length, which the
-    INSERT then checks (a cast to VARCHAR(n) would cut a longer value silently)."""
+def _column_type(table: Table, name: str, dialect: Dialect) -> str:
+    """A column's type, a string column's without its length, which the INSERT then checks
+    (a cast to VARCHAR(n) would cut a longer value silently)."""
     column_type = table.c[name].type
     return "VARCHAR" if isinstance(column_type, String) else column_type.compile(dialect=dialect)
 

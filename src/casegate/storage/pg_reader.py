@@ -21,6 +21,7 @@ loop.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Sequence
@@ -129,6 +130,47 @@ class PostgresReader:
     def first(self, statement: Select[Any], params: dict[str, Any]) -> tuple[Any, ...] | None:
         found = self.rows(statement, params)
         return found[0] if found else None
+
+
+class GroupRead:
+    """The reads of one statement that the requests of one moment ask for, sent as one.
+
+    A request's read waits for the next turn of the event loop; then one statement answers
+    every read asked for meanwhile: `many` takes one array per parameter (the reads' values,
+    in order) and answers at most one row per read, its ordinal (from 1) first. One round
+    trip on the event loop for a handful of requests instead of one each, and PostgreSQL
+    runs one statement for them. Every read is sent after its request asked for it: nothing
+    is answered from an earlier read.
+    """
+
+    def __init__(self, reader: PostgresReader, many: Select[Any], names: Sequence[str]) -> None:
+        self.reader, self.many, self.names = reader, many, tuple(names)
+        self._waiting: list[tuple[dict[str, Any], asyncio.Future[tuple[Any, ...] | None]]] = []
+
+    async def first(self, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The read's row (without its ordinal), or None; ReaderError when the statement
+        failed."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((params, future))
+        if len(self._waiting) == 1:  # after the requests the loop runs in this turn
+            future.get_loop().call_soon(self._send)
+        row: tuple[Any, ...] | None = await future
+        return row
+
+    def _send(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        try:
+            found = self.reader.rows(self.many, {
+                name: [params[name] for params, _ in waiting] for name in self.names})
+        except ReaderError as exc:
+            for _, future in waiting:
+                if not future.done():
+                    future.set_exception(ReaderError(str(exc)))
+            return
+        rows = {row[0]: row[1:] for row in found}
+        for n, (_, future) in enumerate(waiting, 1):
+            if not future.done():  # (a request that went away)
+                future.set_result(rows.get(n))
 
 
 def _check(result: pq.abc.PGresult, expected: pq.ExecStatus) -> None:

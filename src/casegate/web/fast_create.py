@@ -7,6 +7,9 @@ authenticate: signature, claims, deny list, "not before" marks), the one scope c
 and service.check_create (with the one privilege check, access/privileges.py), as plain
 reads on the event loop's thread (as web/fast_token.py: storage/reader.py on SQLite,
 storage/pg_reader.py on PostgreSQL; a pooled connection on a thread until that one is open).
+On PostgreSQL the bearer's live check is read with those of the other requests of the same
+turn of the loop, by one statement sent after they arrived (bearer.authenticate_gathered,
+pg_reader.GroupRead): one round trip blocking the loop for several requests.
 Then the case and its audit event are written with the other creations of the moment by the
 process's group-commit writer (storage/group_commit.py, service.WRITE_CASES: on PostgreSQL one
 statement per case type, its own transaction), and answered once committed; no thread waits
@@ -29,6 +32,7 @@ from casegate.cases.schemas import CreateCase
 from casegate.oauth import auth_header, bearer
 from casegate.storage.db import Reads
 from casegate.storage.group_commit import GroupCommit
+from casegate.storage.pg_reader import GroupRead
 from casegate.web.deps import grants_of
 from casegate.web.fast_path import Answer, FastPath
 from casegate.web.runtime import Runtime
@@ -49,6 +53,9 @@ class FastCreateCase(FastPath):
         # SQLite inline (a WAL read never waits for a writer), PostgreSQL on one connection
         # of the process once a pooled read has opened it
         self.reader, self.pg = runtime.reader, runtime.pg
+        # PostgreSQL: the live checks of the requests of one turn of the loop, one statement
+        self.live = (GroupRead(runtime.pg, bearer.LIVE_MANY, bearer.LIVE_NAMES)
+                     if runtime.pg is not None else None)
 
     async def answer(self, scope: Scope, body: bytes) -> Answer | None:
         headers = dict(scope["headers"])
@@ -64,8 +71,13 @@ class FastCreateCase(FastPath):
         try:
             if self.reader is not None:
                 new = self._check(self.reader, token, body)
-            elif self.pg is not None and self.pg.connected:
-                new = self._check(self.pg, token, body)
+            elif self.pg is not None and self.live is not None and self.pg.connected:
+                rt = self.runtime
+                settings = rt.settings
+                principal = await bearer.authenticate_gathered(
+                    self.live, rt.keys, settings.base_url, settings.api_audience, token,
+                    settings.clock_skew)
+                new = self._create(self.pg, principal, body)
             else:
                 new = await run_in_threadpool(self._pooled, token, body)
             case = await asyncio.wrap_future(self.writer.submit(service.WRITE_CASES, new))
@@ -81,6 +93,10 @@ class FastCreateCase(FastPath):
         settings = rt.settings
         principal = bearer.authenticate(source, rt.keys, settings.base_url,
                                         settings.api_audience, token, settings.clock_skew)
+        return self._create(source, principal, body)
+
+    @staticmethod
+    def _create(source: Reads, principal: bearer.Principal, body: bytes) -> service.NewCase:
         # authentication before the body: no caller without a valid token learns what the
         # API makes of bodies
         bearer.require_scope(principal, "cases")
