@@ -86,10 +86,31 @@ def process_dead(pid: int) -> None:
         multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
+# this process's ID, for prometheus_client's multiprocess files: it asked the kernel on every
+# count (a getpid system call each, four a token); refreshed in a forked child
+_pid = os.getpid()
+
+
+def _process_id() -> int:
+    return _pid
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
 def enable() -> None:
     if _metrics:
         return
-    from prometheus_client import Counter, Gauge, Histogram
+    from prometheus_client import Counter, Gauge, Histogram, values
+
+    if os.environ.get(MULTIPROC_ENV):  # before the first metric is made
+        values.ValueClass = values.MultiProcessValue(  # type: ignore[no-untyped-call]
+            process_identifier=_process_id)
 
     _metrics.update(
         issued=Counter("casegate_tokens_issued", "Access tokens issued.",
