@@ -2,8 +2,9 @@
 each answered only once committed; a failing write fails only its own request; on SQLite the
 writers of several processes take turns on the lock file instead of SQLite's busy handler."""
 
+import asyncio
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import wait
 from pathlib import Path
 from typing import Any
@@ -54,15 +55,22 @@ def test_each_write_is_answered_with_its_result_once_committed(engine: Engine) -
     assert written(engine) == {i: "a" for i in range(1, 301)}
 
 
-def test_a_failing_write_fails_alone(engine: Engine) -> None:
+def holding(engine: Engine) -> tuple[GroupCommit, threading.Event,
+                                      Callable[[Connection, Sequence[int]], list[int]]]:
+    """A writer, with row 5 already written, and a write that holds it until `go` is set."""
     with engine.begin() as conn:
         conn.execute(insert(ROWS), {"id": 5, "who": "earlier"})
-    writer = GroupCommit(engine)
     go = threading.Event()
 
     def held(conn: Connection, items: Sequence[int]) -> list[int]:
         go.wait(30)
         return list(items)
+
+    return GroupCommit(engine), go, held
+
+
+def test_a_failing_write_fails_alone(engine: Engine) -> None:
+    writer, go, held = holding(engine)
 
     first = writer.submit(held, 0)
     # queued while the writer is busy, then written together: the duplicate key fails its
@@ -76,6 +84,41 @@ def test_a_failing_write_fails_alone(engine: Engine) -> None:
     assert [f.result() for k, f in enumerate(futures) if k != 4] == [
         i * 10 for i in range(1, 10) if i != 5]
     assert written(engine) == {**{i: "b" for i in range(1, 10)}, 5: "earlier"}
+
+
+def test_requests_on_a_loop_are_answered_by_one_call_into_it_per_batch(
+        engine: Engine) -> None:
+    """GroupCommit.write: each request its own result (or its own failure), the batch's
+    answers handed to the loop together, not one wake-up of the loop each."""
+    writer, go, held = holding(engine)
+
+    async def requests() -> tuple[list[Any], int]:
+        loop = asyncio.get_running_loop()
+        calls = 0
+        into = loop.call_soon_threadsafe
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            return into(*args, **kwargs)
+
+        loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+        first = asyncio.ensure_future(writer.write(held, 0))
+        await asyncio.sleep(0.1)  # the writer is in `held`: the rest queue meanwhile
+        rest = [asyncio.ensure_future(writer.write(write_rows, (i, "c"))) for i in range(1, 10)]
+        await asyncio.sleep(0.1)
+        go.set()
+        answers = await asyncio.gather(first, *rest, return_exceptions=True)
+        return answers, calls
+
+    answers, calls = asyncio.run(requests())
+    assert answers[0] == 0
+    failed = str(answers[5]).lower()
+    assert isinstance(answers[5], Exception) and ("duplicate" in failed or "unique" in failed)
+    assert [a for k, a in enumerate(answers[1:], 1) if k != 5] == [
+        i * 10 for i in range(1, 10) if i != 5]
+    assert calls == 2  # the held write's batch, then the other nine's
+    assert written(engine) == {**{i: "c" for i in range(1, 10)}, 5: "earlier"}
 
 
 def test_a_one_statement_write_is_called_per_key_and_a_failing_item_fails_alone(

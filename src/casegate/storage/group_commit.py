@@ -20,10 +20,15 @@ is its own transaction, committed by the server at the end of the statement with
 trip while its locks are held (the case counter's row lock, which the other processes'
 writers wait for); a call that fails wrote nothing, and its items are written again, each
 alone. On SQLite it is a write like any other.
+
+A request on an event loop waits with `write` (a coroutine): the writer answers all of a
+batch's requests of one loop by one call into that loop, instead of a wake-up of the loop
+(a write to its self-pipe, from this thread) for each.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import logging
 import os
@@ -92,6 +97,47 @@ class OneStatement:
         return self.write(conn, items)
 
 
+class _Waiter:
+    """A request on an event loop: its answer is kept here by the writer thread and handed
+    to its future on the loop with the other answers of the batch (GroupCommit._wake); it
+    takes the place of a concurrent Future in the queue."""
+
+    __slots__ = ("future", "answered", "result", "error")
+
+    def __init__(self, future: asyncio.Future[Any]) -> None:
+        self.future = future
+        self.answered = False
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def set_running_or_notify_cancel(self) -> bool:
+        return not self.future.cancelled()  # (the request went away: not written)
+
+    def done(self) -> bool:
+        return self.answered
+
+    def set_result(self, result: Any) -> None:
+        self.result, self.answered = result, True
+
+    def set_exception(self, error: BaseException) -> None:
+        self.error, self.answered = error, True
+
+
+def _settle(waiters: list[_Waiter]) -> None:
+    """On the waiters' loop: each future its answer."""
+    for waiter in waiters:
+        if waiter.future.done():
+            continue
+        if waiter.error is not None:
+            waiter.future.set_exception(waiter.error)
+        else:
+            waiter.future.set_result(waiter.result)
+
+
+Waiting = Future[Any] | _Waiter
+Entry = tuple[Write, Any, Waiting]
+
+
 class Failed(Exception):
     """A write of a batch written together failed (nothing of the batch was committed)."""
 
@@ -104,7 +150,7 @@ class GroupCommit:
         self._sqlite = engine.dialect.name == "sqlite"
         path = sqlite_lock_path(engine)
         self._lock: AbstractContextManager[Any] = FileLock(path) if path else nullcontext()
-        self._queue: queue.SimpleQueue[tuple[Write, Any, Future[Any]]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Entry] = queue.SimpleQueue()
         self._guard = threading.Lock()  # guards _thread
         self._thread: threading.Thread | None = None
         self._kept: Connection | None = None  # the writer thread's (_autocommit)
@@ -114,13 +160,24 @@ class GroupCommit:
                ) -> Future[R]:
         """The item's result once committed (or the error that kept it from the database)."""
         future: Future[R] = Future()
-        self._queue.put((write, item, future))
+        self._put((write, item, future))
+        return future
+
+    async def write(self, write: Callable[[Connection, Sequence[T]], Sequence[R]], item: T
+                    ) -> R:
+        """submit, for a request on an event loop."""
+        waiter = _Waiter(asyncio.get_running_loop().create_future())
+        self._put((write, item, waiter))
+        result: R = await waiter.future
+        return result
+
+    def _put(self, entry: Entry) -> None:
+        self._queue.put(entry)
         with self._guard:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="group-commit",
                                                 daemon=True)
                 self._thread.start()
-        return future
 
     def _run(self) -> None:
         while True:
@@ -139,7 +196,7 @@ class GroupCommit:
             self._commit(batch)
             self._last_commit = time.monotonic()
 
-    def _gather(self, batch: list[tuple[Write, Any, Future[Any]]]) -> None:
+    def _gather(self, batch: list[Entry]) -> None:
         deadline = time.monotonic() + GATHER_SECONDS
         while len(batch) < BATCH:
             left = deadline - time.monotonic()
@@ -150,8 +207,8 @@ class GroupCommit:
             except queue.Empty:
                 return
 
-    def _commit(self, batch: list[tuple[Write, Any, Future[Any]]]) -> None:
-        answers: list[tuple[Future[Any], Any, BaseException | None]] = []
+    def _commit(self, batch: list[Entry]) -> None:
+        answers: list[tuple[Waiting, Any, BaseException | None]] = []
         try:
             if self._sqlite:
                 # the pooled connection taken and given back outside the lock: the other
@@ -171,6 +228,7 @@ class GroupCommit:
             for _write, _item, future in batch:
                 if not future.done():
                     future.set_exception(exc)
+            self._wake(batch)
             if not isinstance(exc, Exception):
                 raise
             return
@@ -179,10 +237,24 @@ class GroupCommit:
                 future.set_result(result)
             else:
                 future.set_exception(error)
+        self._wake(batch)
 
-    def _split(self, batch: list[tuple[Write, Any, Future[Any]]]) -> tuple[
-            dict[Write, list[tuple[Any, Future[Any]]]],
-            dict[tuple[OneStatement, Any], list[tuple[Any, Future[Any]]]]]:
+    @staticmethod
+    def _wake(batch: list[Entry]) -> None:
+        """One call into each loop that has requests waiting in the batch."""
+        waiters: dict[asyncio.AbstractEventLoop, list[_Waiter]] = {}
+        for _write, _item, waiting in batch:
+            if isinstance(waiting, _Waiter) and waiting.answered:
+                waiters.setdefault(waiting.future.get_loop(), []).append(waiting)
+        for loop, answered in waiters.items():
+            try:
+                loop.call_soon_threadsafe(_settle, answered)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                log.debug("a closed loop's requests were answered", exc_info=True)
+
+    def _split(self, batch: list[Entry]) -> tuple[
+            dict[Write, list[tuple[Any, Waiting]]],
+            dict[tuple[OneStatement, Any], list[tuple[Any, Waiting]]]]:
         """The batch, with what was queued while this waited for the lock (it would
         otherwise wait for one more turn of every process's writer), by write: the
         OneStatement writes by key too (on PostgreSQL)."""
@@ -191,8 +263,8 @@ class GroupCommit:
                 batch.append(self._queue.get_nowait())
             except queue.Empty:
                 break
-        groups: dict[Write, list[tuple[Any, Future[Any]]]] = {}
-        statements: dict[tuple[OneStatement, Any], list[tuple[Any, Future[Any]]]] = {}
+        groups: dict[Write, list[tuple[Any, Waiting]]] = {}
+        statements: dict[tuple[OneStatement, Any], list[tuple[Any, Waiting]]] = {}
         for write, item, future in batch:
             if not future.set_running_or_notify_cancel():
                 continue
@@ -202,8 +274,8 @@ class GroupCommit:
                 groups.setdefault(write, []).append((item, future))
         return groups, statements
 
-    def _together(self, conn: Connection, groups: dict[Write, list[tuple[Any, Future[Any]]]]
-                  ) -> list[tuple[Future[Any], Any, BaseException | None]]:
+    def _together(self, conn: Connection, groups: dict[Write, list[tuple[Any, Waiting]]]
+                  ) -> list[tuple[Waiting, Any, BaseException | None]]:
         try:
             return self._transaction(conn, groups, together=True)
         except Failed:  # again, each write in a savepoint: only what fails fails
@@ -227,12 +299,12 @@ class GroupCommit:
             except Exception:  # a broken connection: nothing to give back
                 log.debug("closing the writer's connection failed", exc_info=True)
 
-    def _transaction(self, conn: Connection, groups: dict[Write, list[tuple[Any, Future[Any]]]],
-                     together: bool) -> list[tuple[Future[Any], Any, BaseException | None]]:
+    def _transaction(self, conn: Connection, groups: dict[Write, list[tuple[Any, Waiting]]],
+                     together: bool) -> list[tuple[Waiting, Any, BaseException | None]]:
         """The batch's writes in one transaction, committed. `together`: without a savepoint
         (two statements and a compilation a batch, a fifth of the writer's CPU on
         PostgreSQL); a write that fails then raises Failed, nothing of the batch committed."""
-        answers: list[tuple[Future[Any], Any, BaseException | None]] = []
+        answers: list[tuple[Waiting, Any, BaseException | None]] = []
         if self._sqlite:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         for write, entries in groups.items():
@@ -249,8 +321,8 @@ class GroupCommit:
         return answers
 
     @staticmethod
-    def _statement(conn: Connection, write: OneStatement, entries: list[tuple[Any, Future[Any]]]
-                   ) -> list[tuple[Future[Any], Any, BaseException | None]]:
+    def _statement(conn: Connection, write: OneStatement, entries: list[tuple[Any, Waiting]]
+                   ) -> list[tuple[Waiting, Any, BaseException | None]]:
         """One call, its own transaction; when it fails (having written nothing), each item
         alone."""
         def call(items: list[Any]) -> Sequence[Any]:
@@ -268,7 +340,7 @@ class GroupCommit:
         except Exception as exc:
             if len(entries) == 1:
                 return [(entries[0][1], None, exc)]
-        answers: list[tuple[Future[Any], Any, BaseException | None]] = []
+        answers: list[tuple[Waiting, Any, BaseException | None]] = []
         for item, future in entries:
             try:
                 answers.append((future, call([item])[0], None))
@@ -277,8 +349,8 @@ class GroupCommit:
         return answers
 
     @staticmethod
-    def _write(conn: Connection, write: Write, entries: list[tuple[Any, Future[Any]]]
-               ) -> list[tuple[Future[Any], Any, BaseException | None]]:
+    def _write(conn: Connection, write: Write, entries: list[tuple[Any, Waiting]]
+               ) -> list[tuple[Waiting, Any, BaseException | None]]:
         items = [item for item, _ in entries]
         try:
             with conn.begin_nested():
@@ -287,7 +359,7 @@ class GroupCommit:
         except Exception as exc:
             if len(entries) == 1:
                 return [(entries[0][1], None, exc)]
-        answers: list[tuple[Future[Any], Any, BaseException | None]] = []
+        answers: list[tuple[Waiting, Any, BaseException | None]] = []
         for item, future in entries:  # alone: only the item that fails fails
             try:
                 with conn.begin_nested():

@@ -21,7 +21,6 @@ headers and audit event. CASEGATE_FAST_PATHS=off turns this off.
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from starlette.concurrency import run_in_threadpool
@@ -80,7 +79,7 @@ class FastCreateCase(FastPath):
                 new = self._create(self.pg, principal, body)
             else:
                 new = await run_in_threadpool(self._pooled, token, body)
-            case = await asyncio.wrap_future(self.writer.submit(service.WRITE_CASES, new))
+            case = await self.writer.write(service.WRITE_CASES, new)
         except Exception:
             # a refusal (InvalidToken, ApiError, a body that is not JSON or not a case, a
             # parent case) or a failure: nothing stays written; the full route meets it
