@@ -3,11 +3,14 @@
 while it holds no more than any other running worker."""
 
 import os
+import select
 import signal
 import socket
 import ssl
 import time
 from pathlib import Path
+
+import httpx
 
 from casegate.web.balance import Balance
 from fixtures.served import Served
@@ -23,8 +26,7 @@ def test_a_worker_accepts_only_while_it_holds_no_more_than_the_others() -> None:
     first.arrived(1)  # accepted, its TLS handshake under way
     assert counts[:2] == [1, 0]
     assert not first.may_accept() and second.may_accept()
-    first.held(1)  # its protocol has it now
-    first.arrived(-1)
+    first.handed_over(1)  # its protocol has it now: counted once
     assert counts[:2] == [1, 0] and not first.may_accept()
     second.held(1)
     assert first.may_accept() and second.may_accept()
@@ -65,6 +67,27 @@ def has_open(pid: int, path: Path) -> bool:
     return str(path) in links
 
 
+def assert_split_evenly(held: list[socket.socket] | list[ssl.SSLSocket], workers: list[int],
+                        before: dict[int, int]) -> None:
+    """Each connection answered (accepted and handed to its worker), half of them held by
+    each worker; then closed, and both workers seeing them closed."""
+    count = len(held)
+    try:
+        for conn in held:
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        for conn in held:
+            assert conn.recv(65536).startswith(b"HTTP/1.1 200 ")
+        spread = sorted(sockets_of(pid) - before[pid] for pid in workers)
+        assert spread == [count // 2, count - count // 2], spread
+    finally:
+        for conn in held:
+            conn.close()
+    deadline = time.monotonic() + 30
+    while any(sockets_of(pid) > before[pid] for pid in workers):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
 def test_kept_alive_connections_spread_evenly_over_the_workers(tmp_path: Path) -> None:
     served = Served(tmp_path / "home", "", workers=2).start()
     try:
@@ -84,20 +107,45 @@ def test_kept_alive_connections_spread_evenly_over_the_workers(tmp_path: Path) -
                    for _ in range(count)]  # a burst, all waiting to be accepted
             held = [served.tls().wrap_socket(conn, server_hostname="127.0.0.1")
                     for conn in raw]
-            try:
-                for conn in held:  # each answered: accepted and handed to its worker
-                    conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                for conn in held:
-                    assert conn.recv(65536).startswith(b"HTTP/1.1 200 ")
-                spread = sorted(sockets_of(pid) - before[pid] for pid in workers)
-                assert spread == [count // 2, count - count // 2], spread
-            finally:
-                for conn in held:
-                    conn.close()
-            deadline = time.monotonic() + 30  # both workers see their connections closed
-            while any(sockets_of(pid) > before[pid] for pid in workers):
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+            assert_split_evenly(held, workers, before)
+    finally:
+        served.stop()
+
+
+def burst(port: int, count: int) -> list[socket.socket]:
+    """`count` connections opened at once, as a load generator opens them (non-blocking
+    connects, then waiting for all), not one after the other."""
+    held = []
+    for _ in range(count):
+        conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        conn.setblocking(False)
+        conn.connect_ex(("127.0.0.1", port))
+        held.append(conn)
+    deadline = time.monotonic() + 30
+    waiting = list(held)
+    while waiting:
+        assert time.monotonic() < deadline, "connections not accepted"
+        _, ready, _ = select.select([], waiting, [], 1)
+        waiting = [conn for conn in waiting if conn not in ready]
+    for conn in held:
+        conn.setblocking(True)
+        conn.settimeout(30)
+    return held
+
+
+def test_a_burst_of_plain_connections_splits_evenly(tmp_path: Path) -> None:
+    # without TLS every protocol of a burst takes its connection at once: each is counted
+    # once, or the other worker, seeing the double count, takes more than its share
+    served = Served(tmp_path / "home", "", workers=2, extra=("--http",)).start()
+    try:
+        workers = served.worker_pids()
+        assert len(workers) == 2
+        with httpx.Client(base_url=served.url, timeout=30) as client:  # both serving
+            assert all(client.get("/healthz").status_code == 200 for _ in range(8))
+        time.sleep(0.5)
+        before = {pid: sockets_of(pid) for pid in workers}
+        for count in (32, 40, 15, *[32] * 12):
+            assert_split_evenly(burst(served.port, count), workers, before)
     finally:
         served.stop()
 

@@ -112,6 +112,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._clock_at = 0.0  # when _clock fires
         self._deadline = 0.0  # when the phase now running ends
         self._waiting = ""  # idle, header, body, or "" while the application has the request
+        self.handed_over = False  # counted by Balance.handed_over
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -122,8 +123,9 @@ class GuardedProtocol(HttpToolsProtocol):
             # TLS's close waits for the client's close_notify: one that never reads is cut off
             self.loop.call_later(1.0, transport.abort)
             return
-        if self.balance is not None:
-            self.balance.held(len(self.connections))
+        if self.balance is not None:  # it came through balance.Acceptor, counted arriving
+            self.balance.handed_over(len(self.connections))
+            self.handed_over = True
         self._wait("idle", self.limits.idle_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
