@@ -121,10 +121,12 @@ def test_a_configured_token_is_required_from_everyone(settings: Settings) -> Non
         assert shown.status_code == 200 and "casegate_http_requests_total" in shown.text
 
 
-def test_a_stopped_server_leaves_no_counts_behind(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_stopped_server_leaves_no_counts_behind(tmp_path: Path, workers: int) -> None:
     """The counts are memory (/dev/shm): one folder per home and port, removed at the stop
     (a kill -9 leaves it to the next start on that port, which empties it)."""
-    served = Served(tmp_path / "home", f"sqlite:///{tmp_path / 'casegate.db'}", workers=2)
+    served = Served(tmp_path / "home", f"sqlite:///{tmp_path / 'casegate.db'}",
+                    workers=workers)
     served.start()
     counts = metrics.multiprocess_dir(served.home, served.port)
     with served.client() as http:

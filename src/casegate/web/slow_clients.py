@@ -154,11 +154,19 @@ class GuardedProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if self.timeout_keep_alive_task is not None:  # uvicorn's keep-alive clock: ours instead
-            self._unset_keepalive_if_required()
-            if not self._waiting:  # (a client still sending a body keeps the body clock)
-                self._wait("idle", self.limits.idle_timeout)
+        # uvicorn's, but for its keep-alive clock: the idle clock instead. (uvicorn armed a
+        # timer here that this then cancelled: a timer made and undone per request, ~3 % of a
+        # token's CPU, profiled)
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        elif not self._waiting:  # (a client still sending a body keeps the body clock)
+            self._wait("idle", self.limits.idle_timeout)
 
     def shutdown(self) -> None:
         # on SIGTERM, a connection between requests is cut at once: nothing is owed to it, and
