@@ -1,5 +1,6 @@
 """Many rows at once on PostgreSQL (storage/pg_copy.py): one statement taking the rows as one
-JSON text, their fields typed as their columns (record_columns), writes the rows of several
+JSON text, their fields typed as their columns (record_columns; a JSON value as its own
+JSON text), writes the rows of several
 tables, in order, in the caller's transaction, with the columns' own checks; execute answers
 the statement's rows."""
 
@@ -44,15 +45,20 @@ def engine(postgres: PostgresServer) -> Iterator[Engine]:
     postgres.drop_database("bulk_rows")
 
 
+def body(i: str) -> dict[str, object]:
+    # a NUL is valid JSON (\u0000) that a json column keeps, but has no text form
+    return {"i": i, "list": [1, None], "nul\x00": "a\x00b"}
+
+
 def both(conn: Connection, ids: list[str]) -> None:
     columns = record_columns(conn.dialect, [
         ("id", PARENTS, "id"), ("body", PARENTS, "body"), ("counter", PARENTS, "counter"),
         ("at", CHILDREN, "at")])
-    rows = [{"id": i, "body": {"i": i, "list": [1, None]}, "counter": 0, "at": 0.5 + k}
+    rows = [{"id": i, "body": json.dumps(body(i)), "counter": 0, "at": 0.5 + k}
             for k, i in enumerate(ids)]
     text = (f"WITH r AS (SELECT * FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS "
             f"({columns})) WITH ORDINALITY AS r(id, body, counter, at, n)), "
-            f"p AS (INSERT INTO bulk_parents (id, body, counter) SELECT id, body, counter "
+            f"p AS (INSERT INTO bulk_parents (id, body, counter) SELECT id, body::json, counter "
             f"FROM r ORDER BY n) INSERT INTO bulk_children (parent, at) SELECT id, at FROM r "
             f"ORDER BY n")
     assert execute(conn, text, {"rows": json.dumps(rows)}) == []
@@ -64,7 +70,7 @@ def test_rows_of_two_tables_go_in_order_and_commit_with_the_caller(engine: Engin
         conn.commit()
     with engine.connect() as conn:
         assert conn.execute(select(PARENTS.c.id, PARENTS.c.body)).all() == [
-            (i, {"i": i, "list": [1, None]}) for i in ["b", "a", "c"]]
+            (i, body(i)) for i in ["b", "a", "c"]]
         assert conn.execute(select(CHILDREN.c.parent, CHILDREN.c.at)
                             .order_by(CHILDREN.c.n)).all() == [("b", 0.5), ("a", 1.5),
                                                                ("c", 2.5)]

@@ -187,8 +187,9 @@ def _case(n: NewCase, case_id: str, business_id: str) -> Case:
 # the counter's UPDATE … RETURNING gives the first number, each case's is that plus its
 # place in the list of rows; the IDs are the heads (id_heads) and the number. The rows are
 # one JSON text (json.dumps in C: psycopg's dumping of one array per column, element by
-# element in Python, was most of the writer's CPU), their JSON values (content, detail)
-# nested as they are, so stored as json.dumps writes them, as SQLAlchemy does
+# element in Python, was most of the writer's CPU); their JSON values (content, detail) as
+# their own JSON text (pg_copy.record_columns says why), so stored as json.dumps writes
+# them, as SQLAlchemy does
 _NUMBERED = """WITH counter AS (
   UPDATE case_types SET next_number = next_number + %(count)s WHERE id = %(case_type)s
   RETURNING next_number - %(count)s AS first),
@@ -199,12 +200,13 @@ new AS (
 cases_in AS (
   INSERT INTO cases (id, case_type, business_id, status, content, parent_id, created_by,
                      created_via, updated_by, version, created_at, updated_at)
-  SELECT id_head || number, %(case_type)s, business_head || number, 'New', content,
+  SELECT id_head || number, %(case_type)s, business_head || number, 'New', content::json,
          parent_id, created_by, created_via, created_by, 1, created_at, created_at
   FROM new ORDER BY n),
 events_in AS (
   INSERT INTO audit_events (at, event, actor, subject, outcome, detail, request_id)
-  SELECT audit_at, audit_event, audit_actor, id_head || number, audit_outcome, audit_detail,
+  SELECT audit_at, audit_event, audit_actor, id_head || number, audit_outcome,
+         audit_detail::json,
          audit_request_id
   FROM new ORDER BY n)
 SELECT id_head || number, business_head || number FROM new ORDER BY n"""
@@ -235,12 +237,14 @@ def _numbered_insert(conn: Connection, new: Sequence[NewCase]) -> list[tuple[str
     rows = []
     for n in new:
         id_head, business_head = id_heads(n.class_group, n.prefix)
-        row = {"id_head": id_head, "business_head": business_head, "content": n.content,
+        row = {"id_head": id_head, "business_head": business_head,
+               "content": json.dumps(n.content),
                "parent_id": n.parent_id, "created_by": n.operator,
                "created_via": n.client_id, "created_at": n.at}
         for name in audit.COLUMNS:
             if name != "subject":
                 row[f"audit_{name}"] = n.audit[name]
+        row["audit_detail"] = json.dumps(row["audit_detail"])
         rows.append(row)
     params = {"count": len(new), "case_type": new[0].case_type, "rows": json.dumps(rows)}
     ids = execute(conn, _numbered_text(conn.dialect), params)

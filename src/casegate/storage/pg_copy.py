@@ -51,7 +51,10 @@ def execute(conn: Connection, text: str, params: dict[str, Any] | Sequence[Any]
 
 def record_columns(dialect: Dialect, fields: Sequence[tuple[str, Table, str]]) -> str:
     """The column definitions of json_to_recordset for (name, table, column) fields, each
-    of its column's type."""
+    of its column's type; a JSON column's as TEXT: its value goes as its own JSON text (a
+    string, json.dumps of the value), which the statement casts back with ::json.
+    json_to_recordset unescapes every string of its input, and a \\u0000 (valid JSON, kept
+    exactly by a json column) has no text form: nested as it is, it failed the statement."""
     return ", ".join(f"{name} {_column_type(table, column, dialect)}"
                      for name, table, column in fields)
 
@@ -60,6 +63,8 @@ def _column_type(table: Table, name: str, dialect: Dialect) -> str:
     """A column's type, a string column's without its length, which the INSERT then checks
     (a cast to VARCHAR(n) would cut a longer value silently)."""
     column_type = table.c[name].type
+    if isinstance(column_type, JSON):
+        return "TEXT"
     return "VARCHAR" if isinstance(column_type, String) else column_type.compile(dialect=dialect)
 
 
