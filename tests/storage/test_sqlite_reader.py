@@ -2,6 +2,8 @@
 holds now (a commit by any other connection is seen at the next read), and no caller can
 change what another one reads."""
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -51,3 +53,33 @@ def test_a_caller_changing_a_list_it_was_given_changes_nothing_for_the_next(
     assert again is not None and again.group is not None
     assert again.registration.grant_types == ["client_credentials"]
     assert "admin" not in again.group.scopes
+
+
+def test_each_commit_of_another_process_is_read_at_the_next_lookup(
+        settings: Settings, demo: dict[str, Any]) -> None:
+    """What the reader kept is checked against the database's data_version, which another
+    process's commit (here the CLI's sqlite3, one connection per change) updates."""
+    path = settings.db_url.split("///", 1)[1]
+    reader = reader_of(settings)
+    client_id = demo["client_id"]
+    found = client_auth.lookup(reader, client_id)
+    assert found is not None and found.registration.token_lifetime == 3600
+    for lifetime in (61, 62, 63, 64):  # each read once before the change: kept
+        change = (f"import sqlite3; c = sqlite3.connect({path!r}, isolation_level=None); "
+                  f"c.execute('UPDATE client_registrations SET token_lifetime = {lifetime} "
+                  f"WHERE client_id = ?', ({client_id!r},)); c.close()")
+        subprocess.run([sys.executable, "-c", change], check=True)
+        for _ in range(2):
+            found = client_auth.lookup(reader, client_id)
+            assert found is not None and found.registration.token_lifetime == lifetime
+    # a checkpoint that empties the WAL, then one more change
+    subprocess.run([sys.executable, "-c", f"import sqlite3; c = sqlite3.connect({path!r}); "
+                    "c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.close()"], check=True)
+    found = client_auth.lookup(reader, client_id)
+    assert found is not None and found.registration.token_lifetime == 64
+    subprocess.run([sys.executable, "-c", f"import sqlite3; c = sqlite3.connect({path!r}, "
+                    "isolation_level=None); c.execute('UPDATE client_registrations SET "
+                    f"enabled = 0 WHERE client_id = ?', ({client_id!r},)); c.close()"],
+                   check=True)
+    found = client_auth.lookup(reader, client_id)
+    assert found is not None and not found.registration.enabled
