@@ -227,7 +227,7 @@ assert set(audit.COLUMNS) == {"at", "event", "actor", "subject", "outcome", "det
 
 @lru_cache(maxsize=2)
 def _numbered_text(dialect: Dialect) -> str:
-    # (constants only: the arrays' names and their columns' types)
+    # (constants only: the fields' names and their columns' types)
     return _NUMBERED.format(columns=record_columns(dialect, _FIELDS),
                             names=", ".join(name for name, _, _ in _FIELDS))
 
@@ -243,8 +243,8 @@ def _numbered_insert(conn: Connection, new: Sequence[NewCase]) -> list[tuple[str
                "created_via": n.client_id, "created_at": n.at}
         for name in audit.COLUMNS:
             if name != "subject":
-                row[f"audit_{name}"] = n.audit[name]
-        row["audit_detail"] = json.dumps(row["audit_detail"])
+                value = n.audit[name]
+                row[f"audit_{name}"] = json.dumps(value) if name == "detail" else value
         rows.append(row)
     params = {"count": len(new), "case_type": new[0].case_type, "rows": json.dumps(rows)}
     ids = execute(conn, _numbered_text(conn.dialect), params)
