@@ -8,6 +8,7 @@ the connection is open, the test finds the worker that holds its server-side soc
 refusals both workers made (the workers' counts are added up, whichever one is scraped).
 """
 
+import base64
 import json
 import os
 import re
@@ -272,3 +273,49 @@ def test_a_revoked_token_is_refused_at_post_cases_among_concurrent_requests(
         answers = [seen for found in pool.map(client, range(8)) for seen in found]
     assert {status for token, status in answers if token == revoked} == {401}
     assert {status for token, status in answers if token == live} == {201}
+
+
+def test_concurrent_token_requests_each_get_their_own_clients_answer(served: Served) -> None:
+    """The token endpoint reads each request's client with those of the other requests of
+    the moment (one statement on PostgreSQL): among concurrent requests mixing two clients,
+    a wrong secret and an unknown client, each gets its own client's answer; a client
+    disabled by the CLI is refused from the next request on."""
+    tally = Tally(served)
+    first = (served.demo["client_id"], served.demo["client_secret"])
+    made = json.loads(cli(served.env, "client", "create", "--name", "second",
+                          "--operator", served.demo["operator"], "--json").stdout)
+    second = (made["client_id"], made["client_secret"])
+    asks = [first, second, (first[0], second[1]), ("no-such-client", first[1])]
+
+    def client(n: int) -> list[tuple[int, int, str]]:
+        seen = []
+        with httpx.Client(base_url=served.url, verify=tally.tls, timeout=30) as web:
+            for i in range(24):
+                k = (n + i) % len(asks)
+                answer = web.post(TOKEN, data={"grant_type": "client_credentials"},
+                                  auth=asks[k])
+                if answer.status_code == 200:
+                    claims = answer.json()["access_token"].split(".")[1]
+                    seen.append((k, 200, json.loads(base64url(claims))["client_id"]))
+                else:  # 401, or 429 once the failures of a minute passed the throttle's limit
+                    assert answer.status_code in (401, 429), answer.text
+                    assert answer.json()["error"] == "invalid_client", answer.text
+                    seen.append((k, 401, ""))
+        return seen
+
+    def together() -> list[tuple[int, int, str]]:
+        with ThreadPoolExecutor(8) as pool:
+            return [seen for found in pool.map(client, range(8)) for seen in found]
+
+    answers = together()
+    assert {(k, status, to) for k, status, to in answers} == {
+        (0, 200, first[0]), (1, 200, second[0]), (2, 401, ""), (3, 401, "")}
+
+    cli(served.env, "client", "disable", second[0])
+    answers = together()
+    assert {(k, status) for k, status, _ in answers} == {
+        (0, 200), (1, 401), (2, 401), (3, 401)}
+
+
+def base64url(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))

@@ -106,7 +106,7 @@ def test_an_error_in_the_fast_path_is_the_full_endpoints_to_answer(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(FastToken, "_grant", broken)
+    monkeypatch.setattr(FastToken, "decide", broken)
     body = get_token(http, demo["client_id"], demo["client_secret"])
     assert body["token_type"] == "Bearer"
     assert full_endpoint_calls == ["client_credentials"]

@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 
-from casegate.oauth import bearer
+from casegate.clients import service as clients
+from casegate.oauth import bearer, client_auth
 from casegate.settings import Settings
-from casegate.storage.db import make_engine
+from casegate.storage.db import make_engine, session_factory, transaction
 from casegate.storage.models import RevokedToken
 from casegate.storage.pg_reader import GroupRead, PostgresReader, ReaderError
 
@@ -30,15 +31,16 @@ def reader(settings: Settings, demo: dict[str, Any]) -> Iterator[PostgresReader]
     opened.close()
 
 
-def counted(reader: PostgresReader, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many reads each statement the reader sent answered."""
+def counted(reader: PostgresReader, monkeypatch: pytest.MonkeyPatch,
+            many: Any = bearer.LIVE_MANY, name: str = "jti") -> list[int]:
+    """How many reads each statement `many` the reader sent answered."""
     sent: list[int] = []
     rows = reader.rows
 
     def read(statement: Any, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        if statement is bearer.LIVE_MANY:
+        if statement is many:
             assert params is not None
-            sent.append(len(params["jti"]))
+            sent.append(len(params[name]))
         return rows(statement, params)
 
     monkeypatch.setattr(reader, "rows", read)
@@ -109,5 +111,52 @@ def test_a_failed_statement_fails_each_read(
         params = {"jti": "j", "sub": demo["operator"], "client_id": demo["client_id"]}
         return await asyncio.gather(reads.first(params), reads.first(params),
                                     return_exceptions=True)
+
+    assert [type(found) for found in asyncio.run(two())] == [ReaderError, ReaderError]
+
+
+def test_each_client_lookup_of_one_moment_gets_its_own_row(
+        backend: str, settings: Settings, demo: dict[str, Any], reader: PostgresReader,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token endpoint's client lookups (client_auth.CLIENT_MANY): the row each ID's
+    lookup reads alone, None for an unknown one, the same ID asked twice answered twice."""
+    db = session_factory(make_engine(settings.db_url))
+    with transaction(db) as session:  # no operator: its group's columns are the join's NULLs
+        app, _ = clients.create(session, settings.hmac_key(), name="app", lifetime=3600,
+                                operator_id=None, grants=["authorization_code"],
+                                redirect_uris=["https://app.example/back"])
+    sent = counted(reader, monkeypatch, client_auth.CLIENT_MANY, "client_id")
+    asked = [demo["client_id"], "no-such-client", demo["client_id"], "x" * 128,
+             app.client_id]
+    alone = [reader.first(client_auth.CLIENT_QUERY, {"client_id": c}) for c in asked]
+    reads = GroupRead(reader, client_auth.CLIENT_MANY, ("client_id",))
+
+    async def together() -> list[tuple[Any, ...] | None]:
+        return await asyncio.gather(*(reads.first({"client_id": c}) for c in asked))
+
+    found = asyncio.run(together())
+    assert sent == [5]
+    assert found == alone
+    assert found[1] is None and found[3] is None and found[0] is not None
+    assert found[4] is not None and found[4][0] == app.client_id
+    client = client_auth.lookup(reader, demo["client_id"])
+    assert client is not None and client.operator is not None
+    assert found[0][0] == demo["client_id"] and client.operator.id == demo["operator"]
+
+
+def test_any_failure_of_the_statement_fails_each_read(
+        backend: str, demo: dict[str, Any], reader: PostgresReader,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not only the reader's own errors: whatever the statement or its rows raise reaches
+    every read waiting on it, which then declines; none waits forever."""
+    def broken(statement: Any, params: dict[str, Any] | None = None) -> Any:
+        raise TypeError("a row that does not convert")
+
+    monkeypatch.setattr(reader, "rows", broken)
+    reads = GroupRead(reader, client_auth.CLIENT_MANY, ("client_id",))
+
+    async def two() -> list[Any]:
+        asked = [reads.first({"client_id": demo["client_id"]}) for _ in range(2)]
+        return await asyncio.wait_for(asyncio.gather(*asked, return_exceptions=True), 5)
 
     assert [type(found) for found in asyncio.run(two())] == [ReaderError, ReaderError]

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy
@@ -63,3 +67,44 @@ def test_private_server_listens_on_loopback_only(postgres_server: PostgresServer
             assert conn.execute(sqlalchemy.text("SHOW fsync")).scalar_one() == "off"
     finally:
         engine.dispose()
+
+
+@pytest.mark.skipif(bool(os.environ.get(ENV_URL)), reason="server given by the user")
+def test_a_cluster_left_by_a_killed_process_is_stopped_by_the_next_one(tmp_path: Path) -> None:
+    """A pytest worker that crashes runs no clean-up: its cluster would keep running. The next
+    cluster started beside it stops it and removes its directory."""
+    started = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN], cwd=Path(__file__).parent.parent / "fixtures",
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert started.stdout is not None
+        tmpdir, pid = started.stdout.readline().split()
+    finally:
+        started.kill()  # SIGKILL: no atexit, no fixture teardown
+        started.wait()
+    postmaster = int(pid)
+    assert Path(f"/proc/{postmaster}").exists() and Path(tmpdir).exists()
+
+    beside = PostgresServer()
+    beside.start()
+    try:
+        assert not Path(tmpdir).exists()
+        for _ in range(100):  # the postmaster is gone (a zombie is init's to reap)
+            if not Path(f"/proc/{postmaster}/cmdline").exists() \
+                    or not Path(f"/proc/{postmaster}/cmdline").read_bytes():
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError(f"postmaster {postmaster} still runs")
+    finally:
+        beside.stop()
+
+
+ORPHAN = """
+from postgres import PostgresServer
+server = PostgresServer()
+server.start()
+print(server._tmpdir, server._read_pid(), flush=True)
+import time
+time.sleep(600)
+"""

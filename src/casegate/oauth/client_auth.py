@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import unquote_plus
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Select, String, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from casegate import crypto, observe
@@ -22,7 +23,7 @@ from casegate.oauth import assertions, auth_header, replay
 from casegate.oauth.errors import InvalidClientError, explained, oauth_error
 from casegate.oauth.requests import FormRequest
 from casegate.storage.models import AccessGroup, ClientRegistration, Operator
-from casegate.storage.pg_reader import PostgresReader
+from casegate.storage.pg_reader import GroupRead, PostgresReader
 from casegate.storage.reader import SqliteReader
 from casegate.text import has_control
 
@@ -37,13 +38,24 @@ REGISTRATION_COLUMNS = [c for c in REGISTRATION.c if c.name not in (
     "name", "application", "post_logout_redirect_uris", "created_at", "updated_at")]
 OPERATOR_COLUMNS = [Operator.id, Operator.kind, Operator.access_group, Operator.enabled,
                     Operator.not_before]
-CLIENT_QUERY = (
-    select(*REGISTRATION_COLUMNS, *(c.label(f"operator_{c.name}") for c in OPERATOR_COLUMNS),
-           AccessGroup.name.label("group_name"), AccessGroup.scopes.label("group_scopes"))
-    .outerjoin(Operator, Operator.id == ClientRegistration.operator_id)
-    .outerjoin(AccessGroup, AccessGroup.name == Operator.access_group)
-    .where(ClientRegistration.client_id == bindparam("client_id"))
-)
+_COLUMNS = [*REGISTRATION_COLUMNS, *(c.label(f"operator_{c.name}") for c in OPERATOR_COLUMNS),
+            AccessGroup.name.label("group_name"), AccessGroup.scopes.label("group_scopes")]
+
+
+def _joined(query: Select[Any]) -> Select[Any]:
+    return (query.outerjoin(Operator, Operator.id == ClientRegistration.operator_id)
+            .outerjoin(AccessGroup, AccessGroup.name == Operator.access_group))
+
+
+CLIENT_QUERY = _joined(select(*_COLUMNS).select_from(REGISTRATION)).where(
+    ClientRegistration.client_id == bindparam("client_id"))
+# PostgreSQL: the lookups of the requests of one moment in one statement
+# (storage/pg_reader.GroupRead), an array of client IDs, a row per known one (its ordinal
+# `n` first; an unknown ID's is missing)
+_IDS = (func.unnest(bindparam("client_id", type_=ARRAY(String)))
+        .table_valued("client_id", with_ordinality="n").render_derived(name="ids"))
+CLIENT_MANY = _joined(select(_IDS.c.n, *_COLUMNS).select_from(_IDS).join(
+    REGISTRATION, REGISTRATION.c.client_id == _IDS.c.client_id))
 
 
 Source = Session | Connection | SqliteReader | PostgresReader
@@ -201,23 +213,48 @@ def private_key_jwt(session: Session, registration: ClientRegistration, assertio
         raise explained("invalid_client", "client assertion: it was already used")
 
 
-def authenticate(source: Source, hmac_key: bytes, request: FormRequest,
-                 methods: list[str] | tuple[str, ...], audiences: tuple[str, ...] = (),
-                 skew: int = 60) -> AuthenticatedClient:
-    """The one client authentication: the token, introspection and revocation endpoints and
-    the token endpoint's fast front (web/fast_path.py) all call it."""
+def claimed(request: FormRequest, methods: Sequence[str]) -> tuple[str, str, str]:
+    """(method, client_id, secret) as credentials() reads them, of a method accepted here."""
     method, client_id, secret = credentials(request)
     if method not in methods:
         raise InvalidClientError(description=f"{method} is not accepted here")
-    client = lookup(source, client_id)
+    return method, client_id, secret
+
+
+def authenticate(source: Source, hmac_key: bytes, request: FormRequest,
+                 methods: Sequence[str], audiences: tuple[str, ...] = (),
+                 skew: int = 60) -> AuthenticatedClient:
+    """The one client authentication: the token, introspection and revocation endpoints and
+    the fast fronts (web/fast_path.py) all call it (or authenticate_gathered, its form for a
+    group read)."""
+    method, client_id, secret = claimed(request, methods)
+    return judge(source, hmac_key, request, method, client_id, secret,
+                 lookup(source, client_id), audiences, skew)
+
+
+async def authenticate_gathered(reads: GroupRead, hmac_key: bytes, request: FormRequest,
+                                ) -> AuthenticatedClient:
+    """authenticate with a secret, its client read with those of the other requests of the
+    moment (reads: a GroupRead of CLIENT_MANY), by a statement sent after this request
+    arrived."""
+    method, client_id, secret = claimed(request, SECRET_METHODS)
+    found = await reads.first({"client_id": client_id})
+    return judge(None, hmac_key, request, method, client_id, secret,
+                 _records(found) if found is not None else None)
+
+
+def judge(session: Source | None, hmac_key: bytes, request: FormRequest, method: str,
+          client_id: str, secret: str, client: AuthenticatedClient | None,
+          audiences: tuple[str, ...] = (), skew: int = 60) -> AuthenticatedClient:
+    """The decision on the client's credentials, given its lookup (None: unknown ID)."""
     registration = client.registration if client is not None else None
     if method == "private_key_jwt":
         if registration is None or registration.auth_method != "private_key_jwt" \
                 or not registration.enabled:
             raise InvalidClientError(description="not a private_key_jwt client, or disabled")
         # the assertion is recorded as used: a write, in the request's own transaction
-        assert isinstance(source, Session), "private_key_jwt needs the request's session"
-        private_key_jwt(source, registration, secret, audiences, skew)
+        assert isinstance(session, Session), "private_key_jwt needs the request's session"
+        private_key_jwt(session, registration, secret, audiences, skew)
     elif method == "none":
         # a public client proves nothing but its ID; only grants bound by PKCE accept it
         if registration is None or not registration.public or not registration.enabled:

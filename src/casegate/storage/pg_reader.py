@@ -162,7 +162,7 @@ class GroupRead:
         try:
             found = self.reader.rows(self.many, {
                 name: [params[name] for params, _ in waiting] for name in self.names})
-        except ReaderError as exc:
+        except Exception as exc:  # each read fails, none waits forever; the callers decline
             for _, future in waiting:
                 if not future.done():
                     future.set_exception(ReaderError(str(exc)))

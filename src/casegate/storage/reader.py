@@ -48,6 +48,11 @@ def _remembered(decode: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return convert
 
 
+def _json_text(text: str | None) -> Any:
+    """A JSON column the driver answered as text; SQL NULL (an outer join's) stays None."""
+    return None if text is None else json.loads(text)
+
+
 class Compiled:
     """A statement compiled for a dialect (SQLite's; PostgreSQL's in storage/pg_reader.py)."""
 
@@ -61,7 +66,7 @@ class Compiled:
         converters = [_remembered(c) if isinstance(column.type, JSON) and c is not None else c
                       for column in statement.selected_columns
                       for c in [column.type.result_processor(dialect, None)
-                                or (json.loads if json_text and isinstance(column.type, JSON)
+                                or (_json_text if json_text and isinstance(column.type, JSON)
                                     else None)]]
         self.converters = [(i, c) for i, c in enumerate(converters) if c is not None]
 

@@ -28,9 +28,8 @@ class FastIntrospect(FormFront):
 
     PATH = metadata.INTROSPECT
 
-    def decide(self, source: client_auth.Source, request: FormRequest) -> Answer:
+    def decide(self, source: client_auth.Source, request: FormRequest,
+               client: client_auth.AuthenticatedClient) -> Answer:
         server = self.runtime.server
-        client = client_auth.authenticate(source, server.hmac_key, request,
-                                          client_auth.SECRET_METHODS)
         return 200, introspect(source, server.keys, server.settings, client, request.form), \
             HEADERS

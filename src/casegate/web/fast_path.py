@@ -22,7 +22,7 @@ from casegate.oauth import client_auth
 from casegate.oauth.errors import OAuth2Error
 from casegate.oauth.requests import FormRequest, parse_form
 from casegate.settings import Settings
-from casegate.storage.pg_reader import ReaderError
+from casegate.storage.pg_reader import GroupRead, ReaderError
 from casegate.web import failures
 from casegate.web.middleware import security_headers
 from casegate.web.runtime import Runtime
@@ -111,38 +111,55 @@ class FastPath:
 
 
 class FormFront(FastPath):
-    """An OAuth endpoint's common case: the form read as the full endpoint reads it, then
+    """An OAuth endpoint's common case, a client with its secret: the form read as the full
+    endpoint reads it, the client authenticated by the one client authentication, then
     `decide` on one read source, as the token endpoint's front reads (web/fast_token.py): on
-    SQLite inline, on a plain sqlite3 connection (storage/reader.py); on PostgreSQL inline on
-    one autocommit connection per process (storage/pg_reader.py) once a pooled read has
-    opened it; else a pooled connection in the threadpool. `decide` answers, or declines with
-    None or an OAuth2Error (the full endpoint then answers, audits and throttles); a failed
-    inline read declines too."""
+    SQLite inline, on a plain sqlite3 connection (storage/reader.py); on PostgreSQL on one
+    autocommit connection per process (storage/pg_reader.py) once a pooled read has opened
+    it, the client lookups of one turn of the event loop read by one statement
+    (client_auth.authenticate_gathered); else a pooled connection in the threadpool.
+    `decide` answers, or declines with None or an OAuth2Error (the full endpoint then
+    answers, audits and throttles); a failed read declines too."""
 
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         super().__init__(app, runtime.settings)
         self.runtime = runtime
+        self.hmac_key = runtime.server.hmac_key
         self.reader, self.pg = runtime.reader, runtime.pg
+        self.clients = (GroupRead(runtime.pg, client_auth.CLIENT_MANY, ("client_id",))
+                        if runtime.pg is not None else None)
 
-    def decide(self, source: client_auth.Source, request: FormRequest) -> Answer | None:
+    def accepts(self, request: FormRequest) -> bool:
+        """Whether the request is one this front answers, before anything is read."""
+        return True
+
+    def decide(self, source: client_auth.Source, request: FormRequest,
+               client: client_auth.AuthenticatedClient) -> Answer | None:
         raise NotImplementedError
 
     async def answer(self, scope: Scope, body: bytes) -> Answer | None:
         request = form_request(scope, body)
-        if request is None:
+        if request is None or not self.accepts(request):
             return None
         try:
             if self.reader is not None:
-                return self.decide(self.reader, request)
-            if self.pg is not None and self.pg.connected:
-                return self.decide(self.pg, request)
+                return self._decide(self.reader, request)
+            if self.pg is not None and self.clients is not None and self.pg.connected:
+                client = await client_auth.authenticate_gathered(
+                    self.clients, self.hmac_key, request)
+                return self.decide(self.pg, request, client)
             return await run_in_threadpool(self._pooled, request)
         except (OAuth2Error, sqlite3.Error, ReaderError):
             return None
 
+    def _decide(self, source: client_auth.Source, request: FormRequest) -> Answer | None:
+        client = client_auth.authenticate(source, self.hmac_key, request,
+                                          client_auth.SECRET_METHODS)
+        return self.decide(source, request, client)
+
     def _pooled(self, request: FormRequest) -> Answer | None:
         with self.runtime.engine.connect() as conn:
-            answer = self.decide(conn, request)
+            answer = self._decide(conn, request)
         if self.pg is not None:
             self.pg.connect()  # the next requests read on the event loop
         return answer
