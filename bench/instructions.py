@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -99,6 +100,8 @@ def main() -> None:
                         help="NAME=SRC: casegate from this src/ directory")
     parser.add_argument("--seconds", type=float, default=20)
     opts = parser.parse_args()
+    if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
+        raise SystemExit("bench/instructions.py needs valgrind: apt-get install valgrind")
     work = Path(tempfile.mkdtemp(prefix="casegate-instructions-"))
     answers: dict[str, str] = {}
     runs = []
