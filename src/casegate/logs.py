@@ -86,7 +86,7 @@ class TextFormatter(LineFormatter):
     def access_line(self, created: float, logger: str, method: str, route: str, status: int,
                     duration_ms: float) -> str:
         request = observe.fields()
-        if not method or not route or any(name in request for name in ACCESS_FIELDS):
+        if not method or not route or not request.keys().isdisjoint(ACCESS_FIELDS):
             return super().access_line(created, logger, method, route, status, duration_ms)
         # line()'s text for these fields (the request's, then the access line's own), in
         # one format, without merging them through dicts
