@@ -48,6 +48,10 @@ def _fields(given: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+# the access line's own fields, after the request's (the order _fields gives them)
+ACCESS_FIELDS = ("method", "route", "status", "duration_ms")
+
+
 class LineFormatter(logging.Formatter):
     """A record as one line; `line` is also what the access line is written with (access)."""
 
@@ -59,6 +63,13 @@ class LineFormatter(logging.Formatter):
     def line(self, created: float, level: str, logger: str, message: str,
              given: dict[str, Any], error: str | None) -> str:
         raise NotImplementedError
+
+    def access_line(self, created: float, logger: str, method: str, route: str, status: int,
+                    duration_ms: float) -> str:
+        """The line of an access record (logs.access)."""
+        return self.line(created, "INFO", logger, f"{method} {route} {status:d}",
+                         dict(zip(ACCESS_FIELDS, (method, route, status, duration_ms),
+                                  strict=True)), None)
 
 
 class JsonFormatter(LineFormatter):
@@ -72,6 +83,18 @@ class JsonFormatter(LineFormatter):
 
 
 class TextFormatter(LineFormatter):
+    def access_line(self, created: float, logger: str, method: str, route: str, status: int,
+                    duration_ms: float) -> str:
+        request = observe.fields()
+        if not method or not route or not request.keys().isdisjoint(ACCESS_FIELDS):
+            return super().access_line(created, logger, method, route, status, duration_ms)
+        # line()'s text for these fields (the request's, then the access line's own), in
+        # one format, without merging them through dicts
+        noted = "".join([f" {k}={v}" for k, v in request.items()
+                         if k in FIELDS and v not in (None, "")])
+        return (f"{_time(created)} INFO    {logger}: {method} {route} {status:d}{noted} "
+                f"method={method} route={route} status={status} duration_ms={duration_ms}")
+
     def line(self, created: float, level: str, logger: str, message: str,
              given: dict[str, Any], error: str | None) -> str:
         extra = " ".join(f"{k}={v}" for k, v in _fields(given).items()
@@ -143,19 +166,18 @@ def access(log: logging.Logger, method: str, route: str, status: int,
     straight away: the LogRecord, the logger walk and the handler's filter cost twice the
     formatting (profiled). Anywhere else (another handler, a filter: tests, embeddings)
     the record goes through logging as usual."""
-    given = {"method": method, "route": route, "status": status, "duration_ms": duration_ms}
     handler = _handler
     root = logging.root.handlers
     if (handler is None or len(root) != 1 or root[0] is not handler or handler.filters
             or log.handlers or log.filters or not log.propagate):
-        log.info("%s %s %d", method, route, status, extra=given)
+        log.info("%s %s %d", method, route, status, extra={
+            "method": method, "route": route, "status": status, "duration_ms": duration_ms})
         return
     if not log.isEnabledFor(logging.INFO):
         return
     formatter = handler.formatter
     assert isinstance(formatter, LineFormatter)
-    line = formatter.line(time.time(), "INFO", log.name, f"{method} {route} {status:d}",
-                          given, None)
+    line = formatter.access_line(time.time(), log.name, method, route, status, duration_ms)
     with handler.lock:  # type: ignore[union-attr]
         handler._add(line + handler.terminator, False)
 

@@ -135,3 +135,34 @@ def test_a_stopped_server_leaves_no_counts_behind(tmp_path: Path, workers: int) 
     served.stop()
     assert served.process is not None and served.process.returncode == 0
     assert not counts.exists()
+
+
+def test_a_request_is_counted_as_counter_and_histogram_count_it() -> None:
+    """request_done writes the values Counter.inc and Histogram.observe would: each latency
+    in the bucket of the first bound it does not exceed (a bound itself included)."""
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+
+    metrics.enable()
+    reference = CollectorRegistry()
+    count = Counter("ref_requests", "", ["method", "route", "status"], registry=reference)
+    latency = Histogram("ref_latency", "", ["method", "route"], buckets=metrics.BUCKETS,
+                        registry=reference)
+    route = "/test/request-counting"
+    seconds = [0.0, 0.001, 0.0010001, 0.0025, 0.3, 10.0, 10.5, 0.004]
+    for s in seconds:
+        metrics.request_done("POST", route, 418, s)
+        count.labels("POST", route, "418").inc()
+        latency.labels("POST", route).observe(s)
+
+    def series(registry: Any, name: str) -> dict[tuple[str, str], float]:
+        return {(s.name.rsplit("_", 1)[-1], s.labels.get("le", "")): s.value
+                for family in registry.collect() if family.name == name
+                for s in family.samples if s.labels.get("route") == route
+                and not s.name.endswith("_created")}
+
+    from prometheus_client import REGISTRY
+
+    mine = series(REGISTRY, "casegate_http_request_duration_seconds")
+    assert mine == series(reference, "ref_latency")
+    assert mine[("count", "")] == len(seconds) and mine[("bucket", "0.001")] == 2
+    assert series(REGISTRY, "casegate_http_requests") == series(reference, "ref_requests")

@@ -102,3 +102,28 @@ def test_nothing_below_the_loggers_level() -> None:
     logging.getLogger("casegate").setLevel(logging.WARNING)
     logs.access(ACCESS, "POST", "/prweb/token", 200, 1.0)
     assert written(stream) == []
+
+
+@pytest.mark.usefixtures("server_logging")
+@pytest.mark.parametrize("log_format", ["text", "json"])
+@pytest.mark.parametrize("noted", [
+    {},
+    {"client_id": "c-1", "operator": "op@x"},
+    {"client_id": "c-1", "operator": None},  # a client without an operator
+    {"operator": "", "client_id": "c é 1"},  # empty, and noted in another order
+    {"route": "/noted"},  # a field the access line names itself: as logging merges it
+])
+def test_access_line_is_the_records_line_whatever_the_request_noted(
+        log_format: str, noted: dict[str, str]) -> None:
+    stream = configured(log_format)
+    observe.begin("req-3")
+    observe.note(**noted)
+    logs.access(ACCESS, "POST", "/prweb/token", 401, 0.25)
+    through_logging("POST", "/prweb/token", 401, 0.25)
+    direct, record = written(stream)
+    if log_format == "json":
+        assert json.loads(direct).pop("time") and json.loads(record).pop("time")
+        assert direct.split('"level"', 1)[1] == record.split('"level"', 1)[1]
+    else:
+        assert direct.split(" ", 1)[1] == record.split(" ", 1)[1]
+    assert "request_id" in direct and "duration_ms" in direct

@@ -2,8 +2,10 @@
 holds now (a commit by any other connection is seen at the next read), and no caller can
 change what another one reads."""
 
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -83,3 +85,58 @@ def test_each_commit_of_another_process_is_read_at_the_next_lookup(
                    check=True)
     found = client_auth.lookup(reader, client_id)
     assert found is not None and not found.registration.enabled
+
+
+class CommitBetween:
+    """The reader's connection, with one commit of another connection made right after a
+    statement of one kind (the data_version pragma, or the lookup) has been read whole."""
+
+    def __init__(self, conn: sqlite3.Connection, after: str, commit: Callable[[], None]) -> None:
+        self.conn, self.after, self.pending = conn, after, [commit]
+
+    def execute(self, sql: str, params: Any = ()) -> "Rows":
+        rows = self.conn.execute(sql, params).fetchall()
+        kind = "pragma" if sql.startswith("PRAGMA") else "lookup"
+        if self.pending and kind == self.after:
+            self.pending.pop()()
+        return Rows(rows)
+
+
+class Rows:
+    def __init__(self, rows: list[Any]) -> None:
+        self.rows = rows
+
+    def fetchone(self) -> Any:
+        return self.rows[0]
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
+
+
+@pytest.mark.parametrize("after", ["pragma", "lookup"])
+def test_a_commit_while_a_lookup_reads_is_read_at_the_next_lookup(
+        settings: Settings, demo: dict[str, Any], after: str) -> None:
+    """A commit landing between the reader's data_version check and its query, or just
+    after the query, never leaves a kept row older than what the database holds."""
+    path = settings.db_url.split("///", 1)[1]
+    client_id = demo["client_id"]
+
+    def set_lifetime(seconds: int) -> None:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("UPDATE client_registrations SET token_lifetime = ? WHERE client_id = ?",
+                      (seconds, client_id))
+        other.close()
+
+    reader = reader_of(settings)
+    found = client_auth.lookup(reader, client_id)
+    assert found is not None and found.registration.token_lifetime == 3600
+    set_lifetime(70)  # what was kept goes: the next lookup runs its query
+    reader._conn = CommitBetween(reader._connection(), after,  # type: ignore[assignment]
+                                 lambda: set_lifetime(61))
+    found = client_auth.lookup(reader, client_id)
+    assert found is not None
+    # read after the commit, or just before it
+    assert found.registration.token_lifetime == (61 if after == "pragma" else 70)
+    for _ in range(2):
+        found = client_auth.lookup(reader, client_id)
+        assert found is not None and found.registration.token_lifetime == 61

@@ -97,12 +97,12 @@ class SqliteReader:
     what is committed now).
 
     The rows a statement read are kept and answered again for as long as SQLite's
-    `PRAGMA data_version` stays the same: the database's own counter, which changes whenever
-    any other connection, in any process, commits. A kept answer is therefore exactly what
-    the query would read now (nothing stale, however briefly); under load the one write is
-    the audit writer's, every half second. The pragma costs a fifth of the client lookup's
-    join (measured). Rows are kept as SQLite gave them and converted on every answer, so no
-    caller shares a mutable value.
+    `PRAGMA data_version`, asked before each lookup, stays the same: the database's own
+    counter, which changes whenever any other connection, in any process, commits. A kept
+    answer is therefore exactly what the query would read now (nothing stale, however
+    briefly); under load the one write is the audit writer's, every half second. The pragma
+    costs a fifth of the client lookup's join (measured). Rows are kept as SQLite gave them
+    and converted on every answer, so no caller shares a mutable value.
     """
 
     MAX_KEPT = 1024
@@ -140,11 +140,13 @@ class SqliteReader:
         raw = self._kept.get(key)
         if raw is None:
             raw = conn.execute(compiled.text, values).fetchall()
-            # kept only if nothing was committed while reading (then it is version's state)
-            if conn.execute(self.VERSION).fetchone()[0] == version:
-                if len(self._kept) >= self.MAX_KEPT:
-                    self._kept.clear()
-                self._kept[key] = raw
+            # kept without asking the pragma again: a commit since it answered can only make
+            # these rows newer than `version`, never older, and that commit changes what the
+            # next lookup's pragma answers, so they are dropped before anything is answered
+            # from them (a second pragma cost a read transaction per miss)
+            if len(self._kept) >= self.MAX_KEPT:
+                self._kept.clear()
+            self._kept[key] = raw
         return [compiled.row(row) for row in raw]
 
     def first(self, statement: Select[Any], params: dict[str, Any]) -> tuple[Any, ...] | None:
