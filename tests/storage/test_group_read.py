@@ -1,7 +1,8 @@
-"""The live checks of the requests of one moment, read by one statement on PostgreSQL
-(storage/pg_reader.GroupRead with oauth/bearer.LIVE_MANY): each request gets the row its own
-token's check reads alone, a read asked once the statement is sent waits for the next one,
-and a failed statement fails each of its reads."""
+"""The live checks and the client lookups of the requests of one moment, read by one
+statement on PostgreSQL (storage/pg_reader.GroupRead with oauth/bearer.LIVE_MANY or
+oauth/client_auth.CLIENT_MANY): each request gets the row its own read gets alone, a read
+asked once the statement is sent waits for the next one, and a failed statement fails each
+of its reads."""
 
 import asyncio
 import time
