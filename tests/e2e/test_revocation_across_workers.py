@@ -8,7 +8,6 @@ the connection is open, the test finds the worker that holds its server-side soc
 refusals both workers made (the workers' counts are added up, whichever one is scraped).
 """
 
-import base64
 import json
 import os
 import re
@@ -23,6 +22,7 @@ import httpx
 import pytest
 
 from fixtures.served import Served, cli
+from oauth.jwt_parts import claims_of
 
 CASES = "/prweb/api/v1/cases"
 TOKEN = "/prweb/PRRestService/oauth2/v1/token"
@@ -295,8 +295,8 @@ def test_concurrent_token_requests_each_get_their_own_clients_answer(served: Ser
                 answer = web.post(TOKEN, data={"grant_type": "client_credentials"},
                                   auth=asks[k])
                 if answer.status_code == 200:
-                    claims = answer.json()["access_token"].split(".")[1]
-                    seen.append((k, 200, json.loads(base64url(claims))["client_id"]))
+                    claims = claims_of(answer.json()["access_token"])
+                    seen.append((k, 200, claims["client_id"]))
                 else:  # 401, or 429 once the failures of a minute passed the throttle's limit
                     assert answer.status_code in (401, 429), answer.text
                     assert answer.json()["error"] == "invalid_client", answer.text
@@ -315,7 +315,3 @@ def test_concurrent_token_requests_each_get_their_own_clients_answer(served: Ser
     answers = together()
     assert {(k, status) for k, status, _ in answers} == {
         (0, 200), (1, 401), (2, 401), (3, 401)}
-
-
-def base64url(part: str) -> bytes:
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
