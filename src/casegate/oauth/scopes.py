@@ -50,11 +50,15 @@ def issued(session: Session | Connection | SqliteReader | PostgresReader, asked:
         return " ".join(sorted(s for s in allowed_scopes if s not in OIDC))
     if malformed(asked):
         raise oauth_error("invalid_scope", "scope is malformed")
-    wanted = asked.split(" ")
-    unknown = sorted(set(wanted) - known_scopes(session))
-    if unknown:
-        raise oauth_error("invalid_scope", f"unknown scope: {unknown[0][:64]}")
-    granted = sorted({s for s in wanted if s in allowed_scopes})
+    wanted = set(asked.split(" "))
+    granted = sorted(wanted.intersection(allowed_scopes))
+    # an allowed scope is a known one (a group's, or OpenID Connect's): only a scope asked
+    # beyond them needs every group's scopes read, to tell unknown (an error) from not
+    # allowed (dropped). So a request asking what it may have reads none.
+    if len(granted) < len(wanted):
+        unknown = sorted(wanted - known_scopes(session))
+        if unknown:
+            raise oauth_error("invalid_scope", f"unknown scope: {unknown[0][:64]}")
     if not granted:
         raise oauth_error("invalid_scope", "none of the requested scopes is allowed")
     return " ".join(granted)
