@@ -18,7 +18,10 @@ def statements(db: sessionmaker[Session]) -> Iterator[tuple[Session, list[str]]]
     ran: list[str] = []
     with db() as session:
         engine = session.get_bind()
-        listener = lambda _conn, _cursor, statement, *_: ran.append(statement)  # noqa: E731
+
+        def listener(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            ran.append(statement)
+
         event.listen(engine, "before_cursor_execute", listener)
         try:
             yield session, ran
@@ -39,7 +42,7 @@ def test_asking_what_is_allowed_reads_no_groups(
 
 
 def test_a_known_scope_not_allowed_is_dropped_after_reading_the_groups(
-        statements: tuple[Session, list[str]], demo: dict[str, Any]) -> None:
+        statements: tuple[Session, list[str]]) -> None:
     session, ran = statements
     assert scopes.issued(session, "cases casegate:admin", ALLOWED) == "cases"
     assert len(ran) == 1 and "access_groups" in ran[0]
